@@ -1,0 +1,184 @@
+// Access to the app's IndexedDB: datasets, images (metadata, pixels, thumbnails) and import problems.
+// Works wherever `indexedDB` exists: the page, workers, and Node tests (fake-indexeddb).
+import { openDB, type IDBPDatabase } from 'idb';
+import { labelState, type ImageMeta, type Split } from '../data/types.ts';
+import {
+  DB_NAME,
+  DB_VERSION,
+  type DatasetRecord,
+  type LabelCounts,
+  type MocoCxrDB,
+  type StoredImage,
+  type StoredPixels,
+  type StoredProblem,
+} from './schema.ts';
+
+/** Raised when the browser refuses to store more (quota); what was stored before stays. */
+export class StorageFullError extends Error {
+  override name = 'StorageFullError';
+}
+
+export interface ImageToStore {
+  meta: StoredImage;
+  pixels: StoredPixels;
+  thumb: StoredPixels;
+}
+
+/** Keys [dataset, *] of a compound-key store. */
+const datasetRange = (dataset: string) => IDBKeyRange.bound([dataset, ''], [dataset, '\uffff\uffff'], false, false);
+
+export function isQuotaError(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'QuotaExceededError' || /quota/i.test(e.message));
+}
+
+export class Store {
+  private constructor(readonly db: IDBPDatabase<MocoCxrDB>) {}
+
+  static async open(name = DB_NAME): Promise<Store> {
+    const db = await openDB<MocoCxrDB>(name, DB_VERSION, {
+      upgrade(db) {
+        db.createObjectStore('datasets', { keyPath: 'id' });
+        db.createObjectStore('images', { keyPath: ['dataset', 'key'] }).createIndex('byDataset', 'dataset');
+        db.createObjectStore('pixels', { keyPath: ['dataset', 'key'] });
+        db.createObjectStore('thumbs', { keyPath: ['dataset', 'key'] });
+        db.createObjectStore('problems', { keyPath: 'id', autoIncrement: true }).createIndex('byDataset', 'dataset');
+      },
+      // Another tab upgrading the schema: close so it can proceed; this tab reloads its data lazily.
+      blocking() {
+        db.close();
+      },
+    });
+    return new Store(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  listDatasets(): Promise<DatasetRecord[]> {
+    return this.db.getAll('datasets').then((all) => all.sort((a, b) => a.createdAt - b.createdAt));
+  }
+
+  getDataset(id: string): Promise<DatasetRecord | undefined> {
+    return this.db.get('datasets', id);
+  }
+
+  async putDataset(d: DatasetRecord): Promise<void> {
+    try {
+      await this.db.put('datasets', d);
+    } catch (e) {
+      if (isQuotaError(e)) throw new StorageFullError('browser storage is full: the dataset record could not be saved');
+      throw e;
+    }
+  }
+
+  /** Keys of the images already stored for a dataset (an import skips these). */
+  async storedKeys(dataset: string): Promise<Set<string>> {
+    const keys = await this.db.getAllKeys('images', datasetRange(dataset));
+    return new Set(keys.map((k) => k[1]));
+  }
+
+  /** Stores a batch in one transaction: either all of it lands or none of it. */
+  async putImages(batch: ImageToStore[]): Promise<void> {
+    if (batch.length === 0) return;
+    const tx = this.db.transaction(['images', 'pixels', 'thumbs'], 'readwrite');
+    try {
+      const images = tx.objectStore('images');
+      const pixels = tx.objectStore('pixels');
+      const thumbs = tx.objectStore('thumbs');
+      for (const item of batch) {
+        void pixels.put(item.pixels);
+        void thumbs.put(item.thumb);
+        void images.put(item.meta);
+      }
+      await tx.done;
+    } catch (e) {
+      try {
+        tx.abort();
+      } catch {
+        /* already finished */
+      }
+      if (isQuotaError(e) || isQuotaError(tx.error)) {
+        throw new StorageFullError(`browser storage is full: a batch of ${batch.length} images could not be stored`);
+      }
+      throw e;
+    }
+  }
+
+  async listImages(dataset: string): Promise<StoredImage[]> {
+    return this.db.getAll('images', datasetRange(dataset));
+  }
+
+  getThumb(dataset: string, key: string): Promise<StoredPixels | undefined> {
+    return this.db.get('thumbs', [dataset, key]);
+  }
+
+  getPixels(dataset: string, key: string): Promise<StoredPixels | undefined> {
+    return this.db.get('pixels', [dataset, key]);
+  }
+
+  async replaceProblems(dataset: string, problems: { where: string; reason: string }[]): Promise<void> {
+    const tx = this.db.transaction('problems', 'readwrite');
+    const index = tx.store.index('byDataset');
+    for await (const cursor of index.iterate(dataset)) void cursor.delete();
+    for (const p of problems) void tx.store.add({ dataset, where: p.where, reason: p.reason });
+    await tx.done;
+  }
+
+  async addProblems(dataset: string, problems: { where: string; reason: string }[]): Promise<void> {
+    if (problems.length === 0) return;
+    const tx = this.db.transaction('problems', 'readwrite');
+    for (const p of problems) void tx.store.add({ dataset, where: p.where, reason: p.reason });
+    await tx.done;
+  }
+
+  async listProblems(dataset: string): Promise<StoredProblem[]> {
+    return this.db.getAllFromIndex('problems', 'byDataset', dataset);
+  }
+
+  /** Deletes a dataset with all its images, pixels, thumbnails and problems, in one transaction. */
+  async deleteDataset(dataset: string): Promise<void> {
+    const tx = this.db.transaction(['datasets', 'images', 'pixels', 'thumbs', 'problems'], 'readwrite');
+    const range = datasetRange(dataset);
+    void tx.objectStore('images').delete(range);
+    void tx.objectStore('pixels').delete(range);
+    void tx.objectStore('thumbs').delete(range);
+    const problems = tx.objectStore('problems').index('byDataset');
+    for await (const cursor of problems.iterate(dataset)) void cursor.delete();
+    void tx.objectStore('datasets').delete(dataset);
+    await tx.done;
+  }
+
+  /** Recomputes split counts, label statistics and stored bytes from what is stored. */
+  async refreshStats(dataset: string): Promise<DatasetRecord> {
+    const d = await this.getDataset(dataset);
+    if (!d) throw new Error(`no dataset with id ${dataset}`);
+    const images = await this.listImages(dataset);
+    const s = summarize(images, d.labelColumns);
+    const updated: DatasetRecord = {
+      ...d,
+      counts: s.counts,
+      labelStats: s.labelStats,
+      bytes: images.reduce((n, m) => n + m.width * m.height, 0) + images.length * d.thumbSide * d.thumbSide,
+      updatedAt: Date.now(),
+    };
+    await this.putDataset(updated);
+    return updated;
+  }
+}
+
+export function emptyLabelCounts(): LabelCounts {
+  return { positive: 0, negative: 0, uncertain: 0, unmentioned: 0 };
+}
+
+/** Split counts and per-column label-state counts of a set of images. */
+export function summarize(images: ImageMeta[], labelColumns: string[]): { counts: Record<Split, number>; labelStats: Record<string, LabelCounts> } {
+  const counts: Record<Split, number> = { train: 0, valid: 0, test: 0 };
+  const labelStats: Record<string, LabelCounts> = Object.create(null);
+  for (const c of labelColumns) labelStats[c] = emptyLabelCounts();
+  for (const m of images) {
+    counts[m.split]++;
+    for (const c of labelColumns) labelStats[c]![labelState(m.labels[c] ?? null)]++;
+  }
+  return { counts, labelStats };
+}
