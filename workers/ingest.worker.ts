@@ -1,0 +1,96 @@
+// The ingest worker: plans a picked folder, checks the space, then decodes and stores its images.
+// Thin: the work is in src/core (data formats, image decoding, store, import loop).
+import { expose } from '../src/bridge/expose.ts';
+import type { CallContext } from '../src/bridge/protocol.ts';
+import { planImport } from '../src/core/data/plan.ts';
+import type { FolderFiles, ImportPlan } from '../src/core/data/types.ts';
+import { demoDataset, DEMO_DATASET_NAME } from '../src/core/data/demo/index.ts';
+import { resizeShorterSide, thumbnail } from '../src/core/image/decode.ts';
+import {
+  DEFAULT_SIDE,
+  DEFAULT_THUMB_SIDE,
+  estimateBytesPerImage,
+  folderLoader,
+  runImport,
+  type ImportProgress,
+  type ImportResult,
+  type PreparedImage,
+} from '../src/core/ingest/run-import.ts';
+import { checkSpace } from '../src/core/ingest/storage.ts';
+import { Store } from '../src/core/store/store.ts';
+import { prepareInWorker } from './native-decode.ts';
+
+let storePromise: Promise<Store> | null = null;
+const store = () => (storePromise ??= Store.open());
+
+export interface ImportRequest {
+  files: Map<string, File>;
+  side?: number;
+  thumbSide?: number;
+  kind?: ImportPlan['kind'];
+}
+
+export type IngestProgress = ImportProgress | { phase: 'planning' | 'checking-space'; message: string };
+
+export interface ImportSummary extends Omit<ImportResult, 'problems'> {
+  kind: ImportPlan['kind'];
+  planned: number;
+  problemCount: number;
+  space: string;
+}
+
+async function importPlan(
+  plan: ImportPlan,
+  load: Parameters<typeof runImport>[0]['load'],
+  side: number,
+  thumbSide: number,
+  ctx: CallContext<IngestProgress>,
+): Promise<ImportSummary> {
+  const s = await store();
+  ctx.progress({ phase: 'checking-space', message: 'checking free browser storage' });
+  const existing = await s.storedKeys(`${plan.kind}:${plan.name}:${side}`);
+  const toStore = plan.images.filter((m) => !existing.has(m.key)).length;
+  const space = await checkSpace(navigator.storage, toStore * estimateBytesPerImage(side, thumbSide));
+  if (!space.fits) throw new Error(space.message);
+  const r = await runImport({ store: s, plan, load, options: { side, thumbSide }, signal: ctx.signal, onProgress: ctx.progress });
+  const { problems, ...rest } = r;
+  return { ...rest, kind: plan.kind, planned: plan.images.length, problemCount: problems.length, space: space.message };
+}
+
+const api = {
+  async importFolder(req: ImportRequest, ctx: CallContext<IngestProgress>): Promise<ImportSummary> {
+    const side = req.side ?? DEFAULT_SIDE;
+    const thumbSide = req.thumbSide ?? DEFAULT_THUMB_SIDE;
+    ctx.progress({ phase: 'planning', message: `reading the folder's ${req.files.size} files` });
+    const files: FolderFiles = req.files;
+    const plan = await planImport(files, req.kind ? { kind: req.kind } : {});
+    if (plan.images.length === 0) {
+      const why = plan.problems.slice(0, 3).map((p) => `${p.where}: ${p.reason}`).join('; ');
+      throw new Error(`no images to import were found in this folder${why ? ` (${why})` : ''}. Expected a CheXpert folder (train.csv, valid.csv and the image tree), a Shenzhen folder (CXR_png/CHNCXR_####_L.png) or a folder with a CSV that has a Path column.`);
+    }
+    return importPlan(plan, folderLoader(files, prepareInWorker, { side, thumbSide }), side, thumbSide, ctx);
+  },
+
+  async importDemo(req: { seed: number; count: number; side?: number }, ctx: CallContext<IngestProgress>): Promise<ImportSummary> {
+    const side = req.side ?? 256;
+    const thumbSide = DEFAULT_THUMB_SIDE;
+    ctx.progress({ phase: 'planning', message: `generating ${req.count} synthetic phantoms (seed ${req.seed})` });
+    const demo = demoDataset({ seed: req.seed, count: req.count, size: side });
+    const pixels = new Map<string, PreparedImage>();
+    const plan: ImportPlan = { kind: 'demo', name: `${DEMO_DATASET_NAME} · seed ${req.seed}`, labelColumns: demo.labelColumns, images: [], problems: [] };
+    for (const item of demo.items) {
+      plan.images.push(item.meta);
+      const image = { width: item.width, height: item.height, data: item.pixels };
+      pixels.set(item.meta.key, { image: resizeShorterSide(image, side), thumbnail: thumbnail(image, thumbSide), original: { width: item.width, height: item.height } });
+    }
+    const load = async (meta: { key: string }) => {
+      const p = pixels.get(meta.key);
+      if (!p) throw new Error(`no generated pixels for ${meta.key}`);
+      return p;
+    };
+    return importPlan(plan, load, side, thumbSide, ctx);
+  },
+};
+
+export type IngestWorkerApi = typeof api;
+expose(api);

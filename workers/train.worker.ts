@@ -1,0 +1,80 @@
+// The training worker: owns the tfjs backend. Thin: each method calls into src/core.
+import * as tf from '@tensorflow/tfjs';
+import { expose } from '../src/bridge/expose.ts';
+import type { CallContext } from '../src/bridge/protocol.ts';
+import { initBackend, type BackendInfo, type BackendPreference } from '../src/core/backend/backend.ts';
+import { WASM_PATHS } from './wasm-paths.ts';
+
+let backend: BackendInfo | null = null;
+let deviceLost: string | null = null;
+
+export interface OpCheck {
+  backend: string;
+  /** A 64x64 matmul computed on the backend, compared with the same product in plain JS. */
+  maxAbsError: number;
+  millis: number;
+}
+
+const api = {
+  async initBackend(preference: BackendPreference, _ctx: CallContext<never>): Promise<BackendInfo> {
+    deviceLost = null;
+    backend = await initBackend(preference, {
+      wasmPaths: WASM_PATHS,
+      onDeviceLost: (reason) => {
+        deviceLost = reason;
+      },
+    });
+    return backend;
+  },
+
+  async backendStatus(_: null, _ctx: CallContext<never>): Promise<{ backend: BackendInfo | null; deviceLost: string | null; memory: tf.MemoryInfo }> {
+    return { backend, deviceLost, memory: tf.memory() };
+  },
+
+  /** Runs one real op on the active backend and checks it against plain arithmetic. */
+  async checkOp(_: null, _ctx: CallContext<never>): Promise<OpCheck> {
+    if (!backend) throw new Error('backend not initialised: call initBackend first');
+    const n = 64;
+    const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i) * 0.5);
+    const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i * 0.7) * 0.5);
+    const t0 = performance.now();
+    const c = tf.tidy(() => tf.matMul(tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])));
+    const got = await c.data();
+    c.dispose();
+    const millis = performance.now() - t0;
+    let maxAbsError = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += a[i * n + k]! * b[k * n + j]!;
+        maxAbsError = Math.max(maxAbsError, Math.abs(s - got[i * n + j]!));
+      }
+    return { backend: tf.getBackend(), maxAbsError, millis };
+  },
+
+  /** Diagnostics: an error thrown inside a call reaches the page with its message. */
+  async fail(message: string, _ctx: CallContext<never>): Promise<never> {
+    throw new Error(message);
+  },
+
+  /** Diagnostics: an error thrown outside any call crashes the worker; the bridge restarts it. */
+  async crash(message: string, _ctx: CallContext<never>): Promise<void> {
+    setTimeout(() => {
+      throw new Error(message);
+    }, 0);
+    await new Promise(() => undefined);
+  },
+
+  /** Diagnostics: waits until aborted, reporting progress, to prove cancellation crosses the bridge. */
+  async waitForAbort(_: null, ctx: CallContext<number>): Promise<string> {
+    let ticks = 0;
+    while (!ctx.signal.aborted) {
+      ctx.progress(++ticks);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return `aborted after ${ticks} ticks`;
+  },
+};
+
+export type TrainWorkerApi = typeof api;
+expose(api);
