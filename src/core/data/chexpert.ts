@@ -1,6 +1,6 @@
 // CheXpert folders (CheXpert-v1.0 or -v1.0-small): train.csv, valid.csv, optional test.csv and the
 // image tree. Labels are kept as the four states found in the CSV; no uncertainty policy here.
-import { parseCsv, parseCsvHeader } from './csv.ts';
+import { parseCsvHeader, scanCsv } from './csv.ts';
 import { basename, depth, dirname, isImagePath, normalizePath, PathResolver, pickedFolderName } from './paths.ts';
 import {
   CHEXPERT_HEADER,
@@ -32,6 +32,16 @@ const LABEL_RE = /^([+-]?)([01])(?:\.0*)?$/;
  * (`1`, `0`, `-1` and surrounding spaces tolerated). Anything else → undefined (malformed).
  */
 export function parseLabelCell(raw: string): LabelValue | undefined {
+  switch (raw) {
+    case '1.0':
+      return 1;
+    case '0.0':
+      return 0;
+    case '-1.0':
+      return -1;
+    case '':
+      return null;
+  }
   const s = raw.trim();
   if (s === '') return null;
   const m = LABEL_RE.exec(s);
@@ -66,11 +76,10 @@ export function normalizeApPa(raw: string): string | null {
 
 /** `patient00001` from a CheXpert path, or null. */
 export function chexpertPatient(path: string): string | null {
-  for (const seg of normalizePath(path).split('/')) {
-    if (/^patient\d+$/i.test(seg)) return seg;
-  }
-  return null;
+  return PATIENT_RE.exec(normalizePath(path))?.[1] ?? null;
 }
+
+const PATIENT_RE = /(?:^|\/)(patient\d+)(?=\/|$)/i;
 
 /** The header's columns mapped to CheXpert names (aliases applied, spaces trimmed). */
 function canonicalColumns(header: readonly string[]): string[] {
@@ -147,6 +156,10 @@ export async function detectChexpert(files: FolderFiles): Promise<ChexpertLayout
   return best;
 }
 
+function cell(f: string[], i: number): string {
+  return i < 0 ? '' : (f[i] ?? '');
+}
+
 /**
  * Plans a CheXpert import: one ImageMeta per CSV row whose image file is found. Rows that are
  * malformed, duplicated or whose file is missing become problems.
@@ -169,64 +182,69 @@ export async function planChexpert(files: FolderFiles, layout?: ChexpertLayout |
   const seenFiles = new Map<string, string>();
 
   for (const csv of found.csvs) {
-    const { header, rows, errors } = parseCsv(csv.text);
-    const cols = canonicalColumns(header);
-    const at = (c: string): number => cols.indexOf(c);
-    const iPath = at('Path');
-    const iSex = at('Sex');
-    const iAge = at('Age');
-    const iFL = at('Frontal/Lateral');
-    const iAP = at('AP/PA');
-    const iObs = CHEXPERT_OBSERVATIONS.map((o) => at(o));
-    const csvErrors = new Map<number, string[]>();
-    for (const e of errors) {
-      const list = csvErrors.get(e.line);
-      if (list) list.push(e.message);
-      else csvErrors.set(e.line, [e.message]);
-    }
-    const cell = (f: string[], i: number): string => (i < 0 ? '' : (f[i] ?? ''));
-
-    for (const row of rows) {
-      const where = `${csv.key}:${row.line}`;
-      const rowErrors = csvErrors.get(row.line);
-      if (rowErrors) {
-        problems.push({ where, reason: `malformed row: ${rowErrors.join('; ')}` });
-        continue;
+    let header: string[] | null = null;
+    let at: (c: string) => number = () => -1;
+    let iPath = -1;
+    let iSex = -1;
+    let iAge = -1;
+    let iFL = -1;
+    let iAP = -1;
+    let iObs: number[] = [];
+    // Rows are handled as they are parsed, so the parsed fields of a 200k-row CSV are not all kept.
+    scanCsv(csv.text, (f, line, rowProblems) => {
+      if (header === null) {
+        header = f;
+        const cols = canonicalColumns(header);
+        at = (c) => cols.indexOf(c);
+        iPath = at('Path');
+        iSex = at('Sex');
+        iAge = at('Age');
+        iFL = at('Frontal/Lateral');
+        iAP = at('AP/PA');
+        iObs = CHEXPERT_OBSERVATIONS.map((o) => at(o));
+        return;
       }
-      const f = row.fields;
+      const where = `${csv.key}:${line}`;
+      if (rowProblems || f.length !== header.length) {
+        const why = rowProblems ?? [];
+        if (f.length !== header.length) why.push(`ragged row: ${f.length} fields where the header has ${header.length}`);
+        problems.push({ where, reason: `malformed row: ${why.join('; ')}` });
+        return;
+      }
       const path = cell(f, iPath).trim();
       const bad: string[] = [];
       if (path === '') bad.push('column "Path" is blank');
       const labels: Record<string, LabelValue> = {};
-      CHEXPERT_OBSERVATIONS.forEach((o, j) => {
+      for (let j = 0; j < CHEXPERT_OBSERVATIONS.length; j++) {
+        const o = CHEXPERT_OBSERVATIONS[j]!;
         const raw = cell(f, iObs[j]!);
         const v = parseLabelCell(raw);
         if (v === undefined) bad.push(`column "${o}": ${JSON.stringify(raw)} is not 1.0, 0.0, -1.0 or blank`);
         else labels[o] = v;
-      });
+      }
       const age = parseAgeCell(cell(f, iAge));
       if (age === undefined) bad.push(`column "Age": ${JSON.stringify(cell(f, iAge))} is not a number`);
       if (bad.length > 0) {
         problems.push({ where, reason: `malformed row: ${bad.join('; ')}` });
-        continue;
+        return;
       }
       if (seenKeys.has(path)) {
         problems.push({ where, reason: `duplicate Path ${path} (first row kept)` });
-        continue;
+        return;
       }
       const file = resolver.resolve(path, csv.key);
       if (file === null) {
         problems.push({ where, reason: `image file not found: ${path}` });
-        continue;
+        return;
       }
       if (!isImagePath(file)) {
         problems.push({ where, reason: `not a PNG or JPEG file: ${file}` });
-        continue;
+        return;
       }
       const other = seenFiles.get(file);
       if (other !== undefined) {
         problems.push({ where, reason: `file ${file} is already used by ${other}` });
-        continue;
+        return;
       }
       seenKeys.add(path);
       seenFiles.set(file, path);
@@ -243,7 +261,7 @@ export async function planChexpert(files: FolderFiles, layout?: ChexpertLayout |
         age: age ?? null,
         labels,
       });
-    }
+    });
   }
   return plan;
 }

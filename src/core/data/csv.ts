@@ -30,6 +30,18 @@ const LF = 10;
 /** Splits CSV text into records. Accepts a BOM, CRLF / LF / CR line ends and a missing or extra final newline. */
 export function parseCsvRecords(text: string): { records: CsvRow[]; errors: CsvError[] } {
   const records: CsvRow[] = [];
+  const errors = scanCsv(text, (fields, line) => {
+    records.push({ line, fields });
+  });
+  return { records, errors };
+}
+
+/**
+ * Calls `onRecord` for each record in order (blank lines skipped) without keeping them, so large
+ * files can be processed row by row. A record's own problems (stray or unterminated quotes) come
+ * with it and are also returned at the end; field counts are the caller's business.
+ */
+export function scanCsv(text: string, onRecord: (fields: string[], line: number, problems?: string[]) => void): CsvError[] {
   const errors: CsvError[] = [];
   const n = text.length;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -51,18 +63,19 @@ export function parseCsvRecords(text: string): { records: CsvRow[]; errors: CsvE
     }
     if (nextQuote >= lf && (nextCr >= lf || nextCr === lf - 1)) {
       const end = nextCr === lf - 1 ? lf - 1 : lf;
-      if (end > i) records.push({ line, fields: text.slice(i, end).split(',') });
+      if (end > i) onRecord(text.slice(i, end).split(','), line);
       i = lf + 1;
       line++;
       continue;
     }
+    const before = errors.length;
     const r = parseRecord(text, i, line, errors);
     const blank = r.fields.length === 1 && r.fields[0] === '' && !r.sawQuote;
-    if (!blank) records.push({ line, fields: r.fields });
+    if (!blank) onRecord(r.fields, line, errors.length > before ? errors.slice(before).map((e) => e.message) : undefined);
     i = r.next;
     line = r.nextLine;
   }
-  return { records, errors };
+  return errors;
 }
 
 /** One record from `i` (the general, character-level path): fields, where the next record starts. */

@@ -3,8 +3,11 @@
 // `webkitRelativePath` does (`parent/CheXpert-v1.0-small/train.csv`).
 import type { FileLike, FolderFiles } from './types.ts';
 
+const NEEDS_NORMALIZING = /\\|\/\/|^\/|^\.\/|\/\.\/|\/$|^\.$|\/\.$/;
+
 /** `\` to `/`, no leading `./` or `/`, no empty or `.` segments; `..` segments are kept. */
 export function normalizePath(p: string): string {
+  if (!NEEDS_NORMALIZING.test(p)) return p;
   const parts = p.replace(/\\/g, '/').split('/');
   return parts.filter((s) => s !== '' && s !== '.').join('/');
 }
@@ -63,11 +66,18 @@ export function depth(p: string): number {
   return d;
 }
 
+/** `dir/p` for a normalised `p` (`p` when `dir` is empty). */
+function under(dir: string, p: string): string {
+  return dir === '' ? p : dir + '/' + p;
+}
+
 /**
  * A trie over path segments read from the end. A node with one file keeps it in `one` and has no
  * children until a second file arrives (then both move one level down), so the index stays about
  * as small as the number of files.
  */
+const RULES = 5;
+
 interface SuffixNode {
   children: Map<string, SuffixNode> | undefined;
   /** Number of files whose path ends with the segments leading here. */
@@ -155,13 +165,13 @@ export class PathResolver {
     const p = normalizePath(csvPath);
     if (p === '') return null;
     const csvDir = dirname(csvKey);
-    const rules = this.#candidates(p, csvDir);
     if (this.#lastRule >= 0) {
-      const c = rules[this.#lastRule];
+      const c = this.#candidate(this.#lastRule, p, csvDir);
       if (c !== undefined && this.#files.has(c)) return c;
     }
-    for (let r = 0; r < rules.length; r++) {
-      const c = rules[r];
+    for (let r = 0; r < RULES; r++) {
+      if (r === this.#lastRule) continue;
+      const c = this.#candidate(r, p, csvDir);
       if (c !== undefined && this.#files.has(c)) {
         this.#lastRule = r;
         return c;
@@ -170,17 +180,21 @@ export class PathResolver {
     return this.#suffixMatch(p);
   }
 
-  #candidates(p: string, csvDir: string): (string | undefined)[] {
-    const slash = p.indexOf('/');
-    const rest = slash < 0 ? undefined : p.slice(slash + 1);
-    const parent = csvDir === '' ? '' : dirname(csvDir);
-    return [
-      joinPath(csvDir, p),
-      rest === undefined ? undefined : joinPath(csvDir, rest),
-      joinPath(parent, p),
-      p,
-      this.#root === '' ? undefined : joinPath(this.#root, p),
-    ];
+  #candidate(rule: number, p: string, csvDir: string): string | undefined {
+    switch (rule) {
+      case 0:
+        return under(csvDir, p);
+      case 1: {
+        const slash = p.indexOf('/');
+        return slash < 0 ? undefined : under(csvDir, p.slice(slash + 1));
+      }
+      case 2:
+        return csvDir === '' ? undefined : under(dirname(csvDir), p);
+      case 3:
+        return p;
+      default:
+        return this.#root === '' ? undefined : under(this.#root, p);
+    }
   }
 
   #suffixMatch(p: string): string | null {
