@@ -39,10 +39,16 @@ export type DatasetKind = 'chexpert' | 'shenzhen' | 'generic' | 'demo';
 
 /** One image's metadata as imported (pixels are stored separately). */
 export interface ImageMeta {
-  /** Key within the dataset: the CSV `Path` as written, or the path relative to the picked folder. */
+  /**
+   * Key within the dataset: the CSV `Path` as written (CheXpert), the image's file name (Shenzhen,
+   * one image per id), or the file's path below the picked folder, without its name (generic CSVs).
+   */
   key: string;
   split: Split;
-  /** Path of the image file relative to the picked folder (what was actually read). */
+  /**
+   * Path of the image file relative to the picked folder (what was actually read): its FolderFiles
+   * key, so it starts with the picked folder's own name (`parent/CheXpert-v1.0-small/train/...`).
+   */
   file: string;
   /** Patient identifier (CheXpert `patient00001`, Shenzhen the 4-digit id), or null if unknown. */
   patient: string | null;
