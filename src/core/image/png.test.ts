@@ -1,6 +1,6 @@
 // PNG error handling: truncated, corrupt and odd files throw ImageDecodeError with a reason, never hang
 // or leak a RangeError. Files are built here from a small valid PNG (made with fflate's zlib).
-import { zlibSync } from 'fflate';
+import { unzlibSync, zlibSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { crc32, decodePng, decodePngSync, readPngHeader } from './png.ts';
 import { ImageDecodeError } from './types.ts';
@@ -50,8 +50,10 @@ function greyPng(w = 40, h = 30, extra: Uint8Array[] = []): { png: Uint8Array; p
 async function expectError(bytes: Uint8Array, code: string, message: RegExp): Promise<void> {
   for (const decode of [
     () => Promise.resolve(decodePngSync(bytes)),
+    () => Promise.resolve(decodePngSync(bytes, { inflate: 'fflate' })),
     () => decodePng(bytes, { inflate: 'native' }),
     () => decodePng(bytes, { inflate: 'fflate' }),
+    () => decodePng(bytes, { inflate: 'node' }),
   ]) {
     let err: unknown;
     try {
@@ -66,10 +68,24 @@ async function expectError(bytes: Uint8Array, code: string, message: RegExp): Pr
 }
 
 describe('PNG decoder', () => {
-  it('decodes a valid file both ways', async () => {
+  it('decodes a valid file with every inflater', async () => {
     const { png, pixels } = greyPng();
     expect(readPngHeader(png)).toEqual({ width: 40, height: 30, bitDepth: 8, colorType: 0, interlaced: false });
     expect(decodePngSync(png).data).toEqual(pixels);
+    expect(decodePngSync(png, { inflate: 'fflate' }).data).toEqual(pixels);
+    expect((await decodePng(png, { inflate: 'native' })).data).toEqual(pixels);
+    expect((await decodePng(png, { inflate: 'node' })).data).toEqual(pixels);
+    expect((await decodePng(png, { inflate: async (z) => unzlibSync(z) })).data).toEqual(pixels);
+    expect(decodePngSync(png, { inflate: (z) => unzlibSync(z) }).data).toEqual(pixels);
+  });
+
+  it('a zlib stream with more data than the header needs: the first rows are used (as Pillow does)', async () => {
+    const { raw, pixels } = greyPng();
+    const more = new Uint8Array(raw.length * 200); // far beyond the node:zlib output cap
+    more.set(raw);
+    const png = concat(SIG, ihdr(40, 30), chunk('IDAT', zlibSync(more)), chunk('IEND', new Uint8Array(0)));
+    expect(decodePngSync(png).data).toEqual(pixels);
+    expect(decodePngSync(png, { inflate: 'fflate' }).data).toEqual(pixels);
     expect((await decodePng(png, { inflate: 'native' })).data).toEqual(pixels);
   });
 

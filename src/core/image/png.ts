@@ -16,16 +16,23 @@ export interface PngHeader {
 
 export interface PngDecodeOptions {
   /**
-   * How to inflate the IDAT stream. 'auto' (default): the native DecompressionStream in browsers and
-   * workers, fflate in Node (where the web-streams wrapper around zlib is slower than fflate).
-   * Sync decoding always uses fflate.
+   * How to inflate the IDAT stream. 'auto' (default): in Node, node:zlib (native, reached through
+   * process.getBuiltinModule so that bundles for the browser carry no Node import); in browsers and workers
+   * the native DecompressionStream for async decoding, fflate for sync decoding. 'native' forces
+   * DecompressionStream, 'fflate' the pure-JS inflater, 'node' node:zlib; or pass an Inflater.
    */
-  inflate?: 'auto' | 'native' | 'fflate';
+  inflate?: 'auto' | 'native' | 'fflate' | 'node' | Inflater;
   /** Verify every chunk's CRC-32 (default true); a mismatch throws 'corrupt'. */
   checkCrc?: boolean;
   /** Refuse images with more pixels than this (default 100 megapixels), as 'too-large'. */
   maxPixels?: number;
 }
+
+/**
+ * A caller-supplied zlib inflater (e.g. node:zlib's inflateSync in a Node CLI): gets the zlib stream and the
+ * number of bytes the image needs, returns at least that many (extra bytes are ignored) or throws.
+ */
+export type Inflater = (zdata: Uint8Array, size: number) => Uint8Array | Promise<Uint8Array>;
 
 interface ParsedPng {
   header: PngHeader;
@@ -271,15 +278,76 @@ async function inflateNative(z: Uint8Array, size: number): Promise<Uint8Array> {
   return out;
 }
 
-function preferNative(mode: PngDecodeOptions['inflate']): boolean {
-  if (mode === 'fflate') return false;
+async function inflateCustom(fn: Inflater, z: Uint8Array, size: number): Promise<Uint8Array> {
+  let got: Uint8Array;
+  try {
+    got = await fn(z, size);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const truncated = /unexpected end|incomplete|truncat|eof/i.test(msg);
+    throw new ImageDecodeError(truncated ? 'truncated' : 'corrupt', `PNG ${truncated ? 'truncated' : 'corrupt'}: zlib data: ${msg}`, {
+      cause: e,
+    });
+  }
+  if (got.length < size) throw new ImageDecodeError('truncated', `PNG truncated: image data inflates to ${got.length} bytes, ${size} needed`);
+  return got;
+}
+
+interface NodeZlib {
+  inflateSync(data: Uint8Array, opts?: { finishFlush?: number; maxOutputLength?: number }): Uint8Array;
+  constants: { Z_SYNC_FLUSH: number };
+}
+let nodeZlibModule: NodeZlib | null | undefined;
+
+/** node:zlib when running in Node (20.16+ has process.getBuiltinModule), otherwise null. */
+function nodeZlib(): NodeZlib | null {
+  if (nodeZlibModule !== undefined) return nodeZlibModule;
+  nodeZlibModule = null;
+  try {
+    const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
+    if (typeof proc?.versions?.node === 'string' && typeof proc.getBuiltinModule === 'function') {
+      nodeZlibModule = (proc.getBuiltinModule('node:zlib') as NodeZlib | undefined) ?? null;
+    }
+  } catch {
+    nodeZlibModule = null;
+  }
+  return nodeZlibModule;
+}
+
+function inflateNode(zlib: NodeZlib, z: Uint8Array, size: number): Uint8Array {
+  let got: Uint8Array;
+  try {
+    // SYNC_FLUSH: a stream cut short returns what it has (reported below as truncated) instead of throwing;
+    // the output cap keeps a stream with far more data than the header needs from allocating without bound.
+    got = zlib.inflateSync(z, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: size + 65536 });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return inflateFflate(z, size); // more data than needed: keep the first `size` bytes
+    const msg = e instanceof Error ? e.message : String(e);
+    const truncated = /unexpected end/i.test(msg);
+    throw new ImageDecodeError(truncated ? 'truncated' : 'corrupt', `PNG ${truncated ? 'truncated' : 'corrupt'}: zlib data: ${msg}`, {
+      cause: e,
+    });
+  }
+  if (got.length < size) throw new ImageDecodeError('truncated', `PNG truncated: image data inflates to ${got.length} bytes, ${size} needed`);
+  return got;
+}
+
+type Plan = 'fflate' | 'native' | 'node';
+
+function plan(mode: PngDecodeOptions['inflate'], sync: boolean): Plan {
+  if (mode === 'fflate' || typeof mode === 'function') return 'fflate';
+  if (mode === 'node') {
+    if (!nodeZlib()) throw new ImageDecodeError('unsupported', 'node:zlib is not available here');
+    return 'node';
+  }
   const available = typeof DecompressionStream === 'function';
   if (mode === 'native') {
+    if (sync) throw new TypeError("inflate: 'native' (DecompressionStream) needs the async decodePng");
     if (!available) throw new ImageDecodeError('unsupported', 'DecompressionStream is not available here');
-    return true;
+    return 'native';
   }
-  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-  return available && !isNode;
+  if (nodeZlib()) return 'node';
+  return available && !sync ? 'native' : 'fflate';
 }
 
 // ------------------------------------------------------------------------------------------- unfilter
@@ -327,15 +395,15 @@ export function unfilter(raw: Uint8Array, rp: number, out: Uint8Array, op: numbe
           for (let i = 0; i < n; i++) out[o + i] = raw[r + i]!;
           for (let i = bpp; i < stride; i++) out[o + i] = raw[r + i]! + out[o + i - bpp]!;
         } else if (bpp === 1) {
+          // Paeth as a threshold test (stb_image's form; equal to the PNG definition for all a, b, c in 0..255)
           let a = 0;
           let c = 0;
           for (let i = 0; i < stride; i++) {
             const b = out[u + i]!;
-            const pa = b > c ? b - c : c - b;
-            const pb = a > c ? a - c : c - a;
-            const t = a + b - c - c;
-            const pc = t < 0 ? -t : t;
-            const v = (raw[r + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
+            const th = c * 3 - (a + b);
+            const lo = a < b ? a : b;
+            const hi = a < b ? b : a;
+            const v = (raw[r + i]! + (th <= lo ? hi : hi <= th ? lo : c)) & 0xff;
             out[o + i] = v;
             a = v;
             c = b;
@@ -436,17 +504,45 @@ function reconstruct(parsed: ParsedPng, raw: Uint8Array): DecodedImage {
 
 // ------------------------------------------------------------------------------------------- API
 
-/** Decodes a PNG synchronously (inflate by fflate). */
+/** Decodes a PNG synchronously (node:zlib in Node, fflate elsewhere, or `opts.inflate` when that is a synchronous function). */
 export function decodePngSync(bytes: Uint8Array, opts: PngDecodeOptions = {}): DecodedImage {
   const parsed = parsePng(bytes, opts);
-  return reconstruct(parsed, inflateFflate(parsed.zdata, parsed.rawSize));
+  const fn = opts.inflate;
+  if (typeof fn !== 'function') {
+    const how = plan(fn, true);
+    const zlib = nodeZlib();
+    const raw = how === 'node' && zlib ? inflateNode(zlib, parsed.zdata, parsed.rawSize) : inflateFflate(parsed.zdata, parsed.rawSize);
+    return reconstruct(parsed, raw);
+  }
+  let got: Uint8Array | Promise<Uint8Array>;
+  try {
+    got = fn(parsed.zdata, parsed.rawSize);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const truncated = /unexpected end|incomplete|truncat|eof/i.test(msg);
+    throw new ImageDecodeError(truncated ? 'truncated' : 'corrupt', `PNG ${truncated ? 'truncated' : 'corrupt'}: zlib data: ${msg}`, {
+      cause: e,
+    });
+  }
+  if (!(got instanceof Uint8Array)) throw new TypeError('decodePngSync: the inflater returned a Promise; use decodePng');
+  if (got.length < parsed.rawSize) {
+    throw new ImageDecodeError('truncated', `PNG truncated: image data inflates to ${got.length} bytes, ${parsed.rawSize} needed`);
+  }
+  return reconstruct(parsed, got);
 }
 
-/** Decodes a PNG; inflates with the native DecompressionStream where that is the faster choice. */
+/** Decodes a PNG; inflates natively (node:zlib in Node, DecompressionStream in browsers) unless told otherwise. */
 export async function decodePng(bytes: Uint8Array, opts: PngDecodeOptions = {}): Promise<DecodedImage> {
   const parsed = parsePng(bytes, opts);
-  const raw = preferNative(opts.inflate)
-    ? await inflateNative(parsed.zdata, parsed.rawSize)
-    : inflateFflate(parsed.zdata, parsed.rawSize);
+  const mode = opts.inflate;
+  let raw: Uint8Array;
+  if (typeof mode === 'function') raw = await inflateCustom(mode, parsed.zdata, parsed.rawSize);
+  else {
+    const how = plan(mode, false);
+    const zlib = nodeZlib();
+    if (how === 'native') raw = await inflateNative(parsed.zdata, parsed.rawSize);
+    else if (how === 'node' && zlib) raw = inflateNode(zlib, parsed.zdata, parsed.rawSize);
+    else raw = inflateFflate(parsed.zdata, parsed.rawSize);
+  }
   return reconstruct(parsed, raw);
 }

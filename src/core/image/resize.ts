@@ -74,11 +74,49 @@ export function resampleCoefficients(inSize: number, outSize: number): ResampleC
   return c;
 }
 
-/** Horizontal pass over `rows` source rows starting at `row0`, into a width `outW` clamped buffer. */
-function horizontal(src: Uint8Array, inW: number, row0: number, rows: number, outW: number, c: ResampleCoefficients): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(outW * rows);
+function clip8(ss: number): number {
+  const v = ss >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/**
+ * Horizontal pass over `rows` source rows starting at `row0`, into an `outW`-wide buffer. Four rows at a
+ * time share each coefficient load (about 1.5x faster in V8 than one row at a time); integer sums, so the
+ * result is the same as Pillow's pixel-by-pixel loop.
+ */
+function horizontal(src: Uint8Array, inW: number, row0: number, rows: number, outW: number, c: ResampleCoefficients): Uint8Array {
+  const out = new Uint8Array(outW * rows);
   const { ksize, bounds, kk } = c;
-  for (let yy = 0; yy < rows; yy++) {
+  let yy = 0;
+  for (; yy + 3 < rows; yy += 4) {
+    const r0 = (yy + row0) * inW;
+    const r1 = r0 + inW;
+    const r2 = r1 + inW;
+    const r3 = r2 + inW;
+    const o0 = yy * outW;
+    for (let xx = 0; xx < outW; xx++) {
+      const xmin = bounds[xx * 2]!;
+      const n = bounds[xx * 2 + 1]!;
+      const k = xx * ksize;
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      let s3 = HALF;
+      for (let x = 0; x < n; x++) {
+        const kv = kk[k + x]!;
+        const i = xmin + x;
+        s0 += src[r0 + i]! * kv;
+        s1 += src[r1 + i]! * kv;
+        s2 += src[r2 + i]! * kv;
+        s3 += src[r3 + i]! * kv;
+      }
+      out[o0 + xx] = clip8(s0);
+      out[o0 + outW + xx] = clip8(s1);
+      out[o0 + 2 * outW + xx] = clip8(s2);
+      out[o0 + 3 * outW + xx] = clip8(s3);
+    }
+  }
+  for (; yy < rows; yy++) {
     const rowIn = (yy + row0) * inW;
     const rowOut = yy * outW;
     for (let xx = 0; xx < outW; xx++) {
@@ -87,15 +125,18 @@ function horizontal(src: Uint8Array, inW: number, row0: number, rows: number, ou
       const k = xx * ksize;
       let ss = HALF;
       for (let x = 0; x < n; x++) ss += src[xmin + x]! * kk[k + x]!;
-      out[rowOut + xx] = ss >> PRECISION_BITS; // the clamped array clips to 0..255 like clip8
+      out[rowOut + xx] = clip8(ss);
     }
   }
   return out;
 }
 
-/** Vertical pass; `shift` is subtracted from every window start (the first row the horizontal pass kept). */
-function vertical(src: Uint8Array | Uint8ClampedArray, w: number, outH: number, c: ResampleCoefficients, shift: number): Uint8Array {
-  const out = new Uint8ClampedArray(w * outH);
+/**
+ * Vertical pass; `shift` is subtracted from every window start (the first row the horizontal pass kept).
+ * Accumulates whole rows, two source rows per sweep, in an Int32 row buffer.
+ */
+function vertical(src: Uint8Array, w: number, outH: number, c: ResampleCoefficients, shift: number): Uint8Array {
+  const out = new Uint8Array(w * outH);
   const acc = new Int32Array(w);
   const { ksize, bounds, kk } = c;
   for (let yy = 0; yy < outH; yy++) {
@@ -103,15 +144,23 @@ function vertical(src: Uint8Array | Uint8ClampedArray, w: number, outH: number, 
     const n = bounds[yy * 2 + 1]!;
     const k = yy * ksize;
     acc.fill(HALF);
-    for (let y = 0; y < n; y++) {
-      const kv = kk[k + y]!;
-      const row = (ymin + y) * w;
-      for (let xx = 0; xx < w; xx++) acc[xx] = acc[xx]! + src[row + xx]! * kv;
+    let y = 0;
+    for (; y + 1 < n; y += 2) {
+      const k0 = kk[k + y]!;
+      const k1 = kk[k + y + 1]!;
+      const a = (ymin + y) * w;
+      const b = a + w;
+      for (let xx = 0; xx < w; xx++) acc[xx] = acc[xx]! + src[a + xx]! * k0 + src[b + xx]! * k1;
+    }
+    if (y < n) {
+      const k0 = kk[k + y]!;
+      const a = (ymin + y) * w;
+      for (let xx = 0; xx < w; xx++) acc[xx] = acc[xx]! + src[a + xx]! * k0;
     }
     const o = yy * w;
-    for (let xx = 0; xx < w; xx++) out[o + xx] = acc[xx]! >> PRECISION_BITS;
+    for (let xx = 0; xx < w; xx++) out[o + xx] = clip8(acc[xx]!);
   }
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return out;
 }
 
 /** Pillow's `Image.resize((width, height), Image.BILINEAR)` for a grey uint8 image. */
@@ -131,7 +180,7 @@ export function resizeBilinear(img: GreyImage, width: number, height: number): G
   const first = cv.bounds[0]!;
   const last = cv.bounds[height * 2 - 2]! + cv.bounds[height * 2 - 1]!;
   const tmp = horizontal(img.data, inW, first, last - first, width, ch);
-  if (!needV) return { width, height, data: new Uint8Array(tmp.buffer, tmp.byteOffset, tmp.length) };
+  if (!needV) return { width, height, data: tmp };
   return { width, height, data: vertical(tmp, width, height, cv, first) };
 }
 
