@@ -166,7 +166,7 @@ describe('planChexpert', () => {
       'top/images/CheXpert-v1.0-small/train/patient00002/study2/view2_lateral.jpg',
       'top/images/CheXpert-v1.0-small/train/patient00002/study2/view1_frontal.jpg',
     ]);
-    expect(plan.problems).toEqual([{ where: 'top/labels/valid.csv:2', reason: `image file not found: ${PV}` }]);
+    expect(plan.problems).toEqual([{ where: 'top/labels/valid.csv:2', reason: `image file missing: ${PV}` }]);
   });
 
   it('reports malformed, ragged, duplicate and missing-file rows with CSV, line and column, and goes on', async () => {
@@ -188,7 +188,7 @@ describe('planChexpert', () => {
     expect(plan.problems.map((p) => p.where)).toEqual([`${t}:2`, `${t}:3`, `${t}:4`, `${t}:6`, `${t}:7`]);
     expect(plan.problems[0]!.reason).toBe('malformed row: column "Edema": "maybe" is not 1.0, 0.0, -1.0 or blank');
     expect(plan.problems[1]!.reason).toMatch(/column "Age": "old"/);
-    expect(plan.problems[2]!.reason).toMatch(/image file not found: .*patient00009/);
+    expect(plan.problems[2]!.reason).toMatch(/image file missing: .*patient00009/);
     expect(plan.problems[3]!.reason).toMatch(/duplicate Path/);
     expect(plan.problems[4]!.reason).toMatch(/malformed row: ragged row: 3 fields where the header has 19/);
   });

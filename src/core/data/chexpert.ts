@@ -234,7 +234,7 @@ export async function planChexpert(files: FolderFiles, layout?: ChexpertLayout |
       }
       const file = resolver.resolve(path, csv.key);
       if (file === null) {
-        problems.push({ where, reason: `image file not found: ${path}` });
+        problems.push({ where, reason: `image file missing: ${path}` });
         return;
       }
       if (!isImagePath(file)) {

@@ -54,7 +54,7 @@ describe('planGeneric: CheXpert-style CSV', () => {
     ]);
     expect(plan.images[0]!.study).toBe('imgs');
     expect(plan.problems).toEqual([
-      { where: 'mimic/export.csv:5', reason: 'image file not found: imgs/missing.png' },
+      { where: 'mimic/export.csv:5', reason: 'image file missing: imgs/missing.png' },
       { where: 'mimic/export.csv:6', reason: 'not a PNG or JPEG file: mimic/imgs/d.txt' },
     ]);
   });
@@ -122,6 +122,6 @@ describe('planGeneric: NIH CSVs from ../shared/data/nih', () => {
       ['nihset/images_001/images/00000001_000.png', 1, 1, 0, 0],
       ['nihset/images_001/images/00000002_000.png', 0, 0, 1, 0],
     ]);
-    expect(plan.problems).toEqual([{ where: 'nihset/Data_Entry_2017.csv:4', reason: 'image file not found: 00000003_000.png' }]);
+    expect(plan.problems).toEqual([{ where: 'nihset/Data_Entry_2017.csv:4', reason: 'image file missing: 00000003_000.png' }]);
   });
 });

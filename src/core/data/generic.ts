@@ -216,7 +216,7 @@ export async function planGeneric(files: FolderFiles, csvs?: GenericCsv[]): Prom
       }
       const file = resolver.resolve(path, csv.key);
       if (file === null) {
-        problems.push({ where, reason: `image file not found: ${path}` });
+        problems.push({ where, reason: `image file missing: ${path}` });
         continue;
       }
       if (!isImagePath(file)) {

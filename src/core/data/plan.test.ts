@@ -109,7 +109,7 @@ describe('end to end: make-chexpert-folder from the NIH images, then planImport'
     for (const d of expected.decodeProblems) expect(plan.images.some((m) => m.key === d.file)).toBe(true);
     expect(plan.problems.map((p) => p.where)).toEqual(expected.planProblems.map((p) => prefix + p.where));
     for (const [p, e] of plan.problems.map((p, i) => [p, expected.planProblems[i]!] as const)) {
-      if (e.kind === 'missing-file') expect(p.reason).toBe(`image file not found: ${e.path}`);
+      if (e.kind === 'missing-file') expect(p.reason).toBe(`image file missing: ${e.path}`);
       else expect(p.reason).toContain(`column "${e.column}": ${JSON.stringify(e.value)}`);
     }
     const counts = summarizeLabels(plan.images, plan.labelColumns);
