@@ -37,7 +37,10 @@ function mutate(base: Uint8Array, r: () => number): Uint8Array {
   const steps = 1 + Math.floor(r() * 4);
   for (let s = 0; s < steps && b.length > 0; s++) {
     const kind = Math.floor(r() * 7);
-    if (kind === 0) b[at()] ^= 1 << Math.floor(r() * 8); // bit flip
+    if (kind === 0) {
+      const p = at();
+      b[p] = b[p]! ^ (1 << Math.floor(r() * 8)); // bit flip
+    }
     else if (kind === 1) b[at()] = Math.floor(r() * 256); // random byte
     else if (kind === 2) {
       // an interesting 32-bit value (lengths, counts, offsets)

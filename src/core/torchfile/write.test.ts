@@ -48,7 +48,7 @@ function rewrite(name: string, pick?: (root: PickleValue) => PickleValue): strin
 
 // inputs for tensors built from scratch; torch converts the same inputs its own way
 const FLOATS = [0, -0, 1 / 3, 0.1, -2.5, 65504, 65519, 65520, 1e-8, 5.960464477539063e-8, 2.9802322387695312e-8, 2049, 2051, 3.3895313892515355e38, 1e39, NaN, Infinity, -Infinity];
-const INPUTS: Spec['inputs'] = {
+const INPUTS: NonNullable<Spec['inputs']> = {
   f32: { dtype: 'f32', shape: [3, 6], values: FLOATS },
   f64: { dtype: 'f64', shape: [18], values: FLOATS },
   f16: { dtype: 'f16', shape: [18], values: FLOATS },
