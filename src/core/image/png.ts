@@ -61,24 +61,37 @@ const ADAM7: readonly (readonly [number, number, number, number])[] = [
   [0, 1, 1, 2],
 ];
 
-let CRC_TABLE: Int32Array | undefined;
-function crcTable(): Int32Array {
-  if (CRC_TABLE) return CRC_TABLE;
-  const t = new Int32Array(256);
+let CRC_TABLES: Int32Array | undefined;
+/** Four 256-entry tables for slicing-by-4 CRC-32 (table 0 is the classic byte table). */
+function crcTables(): Int32Array {
+  if (CRC_TABLES) return CRC_TABLES;
+  const t = new Int32Array(1024);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
   }
-  CRC_TABLE = t;
+  for (let n = 0; n < 256; n++) {
+    let c = t[n]!;
+    for (let s = 1; s < 4; s++) {
+      c = t[c & 0xff]! ^ (c >>> 8);
+      t[s * 256 + n] = c;
+    }
+  }
+  CRC_TABLES = t;
   return t;
 }
 
 /** CRC-32 (ISO 3309, as PNG uses) of bytes[start, end). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  const t = crcTable();
+  const t = crcTables();
   let c = -1;
-  for (let i = start; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    c ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
@@ -352,6 +365,29 @@ function plan(mode: PngDecodeOptions['inflate'], sync: boolean): Plan {
 
 // ------------------------------------------------------------------------------------------- unfilter
 
+const PAETH_CENTER = 255 * 511 + 255;
+let PAETH: Int16Array | undefined;
+
+/**
+ * The Paeth predictor minus c, indexed by (a - c, b - c): with pa = |b - c|, pb = |a - c|, pc = |a + b - 2c|
+ * the PNG rule picks a if pa <= pb and pa <= pc, else b if pb <= pc, else c, i.e. c + (a - c), c + (b - c)
+ * or c + 0. 511 x 511 Int16 entries (0.5 MB), built once.
+ */
+function paethTable(): Int16Array {
+  if (PAETH) return PAETH;
+  const t = new Int16Array(511 * 511);
+  for (let da = -255; da <= 255; da++) {
+    for (let db = -255; db <= 255; db++) {
+      const pa = db < 0 ? -db : db;
+      const pb = da < 0 ? -da : da;
+      const pc = da + db < 0 ? -(da + db) : da + db;
+      t[(da + 255) * 511 + db + 255] = pa <= pb && pa <= pc ? da : pb <= pc ? db : 0;
+    }
+  }
+  PAETH = t;
+  return t;
+}
+
 /**
  * Undoes the PNG filters of `rows` scanlines: reads (1 + stride) bytes per row from `raw` at `rp`, writes
  * stride bytes per row to `out` at `op` (rows contiguous). Returns the read position after the last row.
@@ -368,6 +404,14 @@ export function unfilter(raw: Uint8Array, rp: number, out: Uint8Array, op: numbe
         out.set(raw.subarray(r, r + stride), o);
         break;
       case 1: {
+        if (bpp === 1) {
+          let a = 0;
+          for (let i = 0; i < stride; i++) {
+            a = (raw[r + i]! + a) & 0xff;
+            out[o + i] = a;
+          }
+          break;
+        }
         const n = Math.min(bpp, stride);
         for (let i = 0; i < n; i++) out[o + i] = raw[r + i]!;
         for (let i = bpp; i < stride; i++) out[o + i] = raw[r + i]! + out[o + i - bpp]!;
@@ -382,6 +426,12 @@ export function unfilter(raw: Uint8Array, rp: number, out: Uint8Array, op: numbe
         if (y === 0) {
           for (let i = 0; i < n; i++) out[o + i] = raw[r + i]!;
           for (let i = bpp; i < stride; i++) out[o + i] = raw[r + i]! + (out[o + i - bpp]! >> 1);
+        } else if (bpp === 1) {
+          let a = 0;
+          for (let i = 0; i < stride; i++) {
+            a = (raw[r + i]! + ((a + out[u + i]!) >> 1)) & 0xff;
+            out[o + i] = a;
+          }
         } else {
           for (let i = 0; i < n; i++) out[o + i] = raw[r + i]! + (out[u + i]! >> 1);
           for (let i = bpp; i < stride; i++) out[o + i] = raw[r + i]! + ((out[o + i - bpp]! + out[u + i]!) >> 1);
@@ -395,30 +445,25 @@ export function unfilter(raw: Uint8Array, rp: number, out: Uint8Array, op: numbe
           for (let i = 0; i < n; i++) out[o + i] = raw[r + i]!;
           for (let i = bpp; i < stride; i++) out[o + i] = raw[r + i]! + out[o + i - bpp]!;
         } else if (bpp === 1) {
-          // Paeth as a threshold test (stb_image's form; equal to the PNG definition for all a, b, c in 0..255)
+          // Paeth through a table of the predictor's choice (see paethTable): branch-free, about 2x faster
+          const T = paethTable();
           let a = 0;
           let c = 0;
           for (let i = 0; i < stride; i++) {
             const b = out[u + i]!;
-            const th = c * 3 - (a + b);
-            const lo = a < b ? a : b;
-            const hi = a < b ? b : a;
-            const v = (raw[r + i]! + (th <= lo ? hi : hi <= th ? lo : c)) & 0xff;
+            const v = (raw[r + i]! + c + T[(a - c) * 511 + (b - c) + PAETH_CENTER]!) & 0xff;
             out[o + i] = v;
             a = v;
             c = b;
           }
         } else {
+          const T = paethTable();
           for (let i = 0; i < n; i++) out[o + i] = raw[r + i]! + out[u + i]!;
           for (let i = bpp; i < stride; i++) {
             const a = out[o + i - bpp]!;
             const b = out[u + i]!;
             const c = out[u + i - bpp]!;
-            const pa = b > c ? b - c : c - b;
-            const pb = a > c ? a - c : c - a;
-            const t = a + b - c - c;
-            const pc = t < 0 ? -t : t;
-            out[o + i] = raw[r + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+            out[o + i] = raw[r + i]! + c + T[(a - c) * 511 + (b - c) + PAETH_CENTER]!;
           }
         }
         break;
