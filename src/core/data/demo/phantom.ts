@@ -186,7 +186,8 @@ function makeCanvas(size: number, slot: string): Canvas {
   let c = canvasPool.get(key);
   if (!c) {
     if (canvasPool.size > 16) canvasPool.clear();
-    const n = Math.round(size * (1 + 2 * PAD));
+    // Slightly below the output resolution: the acquisition blur hides the difference.
+    const n = Math.round(size * (1 + 2 * PAD) * 0.85);
     c = { n, sc: n / (1 + 2 * PAD), data: new Float32Array(n * n) };
     canvasPool.set(key, c);
   } else {
@@ -203,19 +204,20 @@ function toPx(c: Canvas, v: number): number {
 }
 
 type Profile = 'tube' | 'bone' | 'flat' | 'soft';
-function profileValue(profile: Profile, q: number): number {
-  if (q >= 1) return 0;
-  if (profile === 'tube') return Math.sqrt(1 - q * q);
+/** Profile across a stroke or blob at squared relative distance q2 (0 centre, 1 edge). */
+function profileValue(profile: Profile, q2: number): number {
+  if (q2 >= 1) return 0;
+  if (profile === 'tube') return Math.sqrt(1 - q2);
   if (profile === 'bone') {
-    const outer = Math.sqrt(1 - q * q);
-    const iq = q / 0.72;
-    return outer - (iq < 1 ? 0.62 * Math.sqrt(1 - iq * iq) : 0);
+    const outer = Math.sqrt(1 - q2);
+    const iq2 = q2 / 0.5184; // inner (marrow) radius 0.72
+    return outer - (iq2 < 1 ? 0.62 * Math.sqrt(1 - iq2) : 0);
   }
   if (profile === 'soft') {
-    const w = 1 - q * q;
+    const w = 1 - q2;
     return w * w;
   }
-  return q < 0.6 ? 1 : 1 - smoothstep(0.6, 1, q);
+  return q2 < 0.36 ? 1 : 1 - smoothstep(0.6, 1, Math.sqrt(q2));
 }
 
 /** Scratch buffer shared by strokes (relative distance, min over a polyline's segments). */
@@ -281,8 +283,9 @@ function stroke(
         t = t < 0 ? 0 : t > 1 ? 1 : t;
         const qx = x - ax - t * dx;
         const qy = y - ay - t * dy;
-        const q = Math.sqrt(qx * qx + qy * qy) / (ra + (re - ra) * t);
-        if (q < scratch[row + x]!) scratch[row + x] = q;
+        const rt = ra + (re - ra) * t;
+        const q2 = (qx * qx + qy * qy) / (rt * rt);
+        if (q2 < scratch[row + x]!) scratch[row + x] = q2;
       }
     }
   }
@@ -290,9 +293,9 @@ function stroke(
   for (let y = by0; y <= by1; y++) {
     const row = (y - by0) * bw - bx0;
     for (let x = bx0; x <= bx1; x++) {
-      const q = scratch[row + x]!;
-      if (q < 1) {
-        const v = amp * profileValue(profile, q);
+      const q2 = scratch[row + x]!;
+      if (q2 < 1) {
+        const v = amp * profileValue(profile, q2);
         d[y * n + x]! += mask ? v * mask[y * n + x]! : v;
       }
     }
@@ -325,8 +328,8 @@ function ellipse(
       const X = coord(c, x) - cx;
       const a = (X * ca + Y * sa) / rx;
       const b = (-X * sa + Y * ca) / ry;
-      const q = Math.sqrt(a * a + b * b);
-      if (q < 1) d[y * n + x]! += amp * profileValue(profile, q);
+      const q2 = a * a + b * b;
+      if (q2 < 1) d[y * n + x]! += amp * profileValue(profile, q2);
     }
   }
 }
@@ -580,7 +583,7 @@ export function renderPhantom(params: PhantomParams, size: number): Uint8Array {
       const ey = my + Math.sin(ang - bend) * len * 0.5;
       // Upper-lobe vessels are thinner (gravity); edema redistributes flow to the upper lobes.
       const rr = r * (ey > hy ? 1.1 : 0.85 + 0.4 * edemaG);
-      const amp = 44 * rr * (1 + 0.5 * edemaG);
+      const amp = 44 * rr * (1 + 0.25 * edemaG);
       stroke(V, [x, y, mx, my, ex, ey], [rr, rr * 0.92, rr * 0.85], amp, 'tube');
       if (depth === 0 || rr < 0.0011) return;
       if (lungDistance(g, Math.abs(ex - 0.5), ey) < 0.012) return;
@@ -811,7 +814,7 @@ export function renderPhantom(params: PhantomParams, size: number): Uint8Array {
         const qx = (u - bcx) / brx;
         const qy = (Y - bcy) / (Y > bcy ? bry : bry * 2.4);
         const q2 = qx * qx + qy * qy;
-        if (q2 < 1) a += 1.1 * breast * Math.sqrt(Math.sqrt(1 - q2));
+        if (q2 < 1) a += 0.3 * breast * Math.sqrt(1 - q2);
       }
       // Stomach gas bubble under the left hemidiaphragm, with a flat fluid level.
       if (p.stomachBubble) {
@@ -988,33 +991,41 @@ function acquire(A: Canvas, p: PhantomParams, size: number): Uint8Array {
   }
 
   const px = size / 320;
-  gaussianBlur(out, size, p.blur * px);
   // Quantum noise: the transmitted intensity exp(-a) carries Poisson noise, so the noise in
-  // attenuation grows as exp(a/2): denser regions are grainier.
-  // Per-pixel noise comes from an inline xorshift32 (locals only, so nothing is boxed) driving a
-  // table of normal quantiles.
+  // attenuation grows as exp(a/2): denser regions are grainier. It is added before the blur, which
+  // gives it the slight correlation of a real detector. Per-pixel noise comes from an inline
+  // xorshift32 (locals only, so nothing is boxed) driving a table of normal quantiles.
   let xs = mixSeed(p.seed, 0x9015e) | 0 || 1;
   const table = gaussTable();
-  const qn = 0.03 * p.noise * Math.sqrt(px);
+  const grain = grainTable();
+  const qn = 0.045 * p.noise * Math.sqrt(px);
+  const LUT_MIN = -1;
+  const LUT_SCALE = (LUT_SIZE - 1) / 8;
   for (let k = 0; k < out.length; k++) {
     xs ^= xs << 13;
     xs ^= xs >>> 17;
     xs ^= xs << 5;
     const a = out[k]!;
-    out[k] = a + qn * Math.exp(0.5 * (a < 4 ? a : 4)) * table[(xs >>> 20) & 4095]!;
+    let li = ((a - LUT_MIN) * LUT_SCALE) | 0;
+    li = li < 0 ? 0 : li >= LUT_SIZE ? LUT_SIZE - 1 : li;
+    out[k] = a + qn * grain[li]! * table[(xs >>> 20) & 4095]!;
   }
-  // Correlated grain a little coarser than a pixel.
-  gaussianBlur(out, size, 0.5 * px);
+  gaussianBlur(out, size, Math.max(0.5, p.blur) * px);
 
-  // Film-like characteristic curve, then unsharp masking (background equalisation).
-  const c0 = p.contrast;
-  const lv = p.level;
-  for (let k = 0; k < out.length; k++) out[k] = 1 / (1 + Math.exp(-c0 * (out[k]! - lv)));
+  // Film-like characteristic curve (a per-image lookup table), then unsharp masking.
+  const curve = pooledArray('curve', LUT_SIZE);
+  for (let i = 0; i < LUT_SIZE; i++) curve[i] = 1 / (1 + Math.exp(-p.contrast * (LUT_MIN + i / LUT_SCALE - p.level)));
+  for (let k = 0; k < out.length; k++) {
+    const f = (out[k]! - LUT_MIN) * LUT_SCALE;
+    const fi = f < 0 ? 0 : f >= LUT_SIZE - 1 ? LUT_SIZE - 2 : f | 0;
+    const t = f - fi;
+    const c0 = curve[fi]!;
+    out[k] = c0 + (curve[fi + 1]! - c0) * (t < 0 ? 0 : t > 1 ? 1 : t);
+  }
   if (p.sharpen > 0) {
     const low = pooledArray('low', size * size);
     low.set(out);
     const r = Math.max(2, Math.round(size / 20));
-    boxBlur(low, size, r);
     boxBlur(low, size, r);
     for (let k = 0; k < out.length; k++) out[k] = out[k]! + p.sharpen * (out[k]! - low[k]!);
   }
@@ -1024,9 +1035,21 @@ function acquire(A: Canvas, p: PhantomParams, size: number): Uint8Array {
     xs ^= xs >>> 17;
     xs ^= xs << 5;
     const v = out[k]! * 255 + table[(xs >>> 20) & 4095]!;
-    pixels[k] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+    pixels[k] = v < 0 ? 0 : v > 255 ? 255 : (v + 0.5) | 0;
   }
   return pixels;
+}
+
+/** Lookup tables over attenuation -1..7. */
+const LUT_SIZE = 2048;
+let grainCache: Float32Array | null = null;
+/** exp(a / 2) capped at a = 4: the relative quantum noise at attenuation a. */
+function grainTable(): Float32Array {
+  if (grainCache) return grainCache;
+  const t = new Float32Array(LUT_SIZE);
+  for (let i = 0; i < LUT_SIZE; i++) t[i] = Math.exp(0.5 * Math.min(4, -1 + (i * 8) / (LUT_SIZE - 1)));
+  grainCache = t;
+  return t;
 }
 
 let gaussCache: Float32Array | null = null;
@@ -1063,10 +1086,10 @@ function probit(pr: number): number {
   return ((((((a0 * r + a1) * r + a2) * r + a3) * r + a4) * r + a5) * q) / (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1);
 }
 
-/** In-place separable Gaussian blur (sigma in pixels; no-op below 0.2). */
+/** In-place separable Gaussian blur (sigma in pixels; no-op below 0.2); edges clamped. */
 function gaussianBlur(img: Float32Array, size: number, sigma: number): void {
   if (sigma < 0.2) return;
-  const r = Math.max(1, Math.ceil(sigma * 2.5));
+  const r = Math.max(1, Math.min(6, Math.ceil(sigma * 2.5)));
   const kern = new Float32Array(2 * r + 1);
   let sum = 0;
   for (let i = -r; i <= r; i++) {
@@ -1075,48 +1098,72 @@ function gaussianBlur(img: Float32Array, size: number, sigma: number): void {
     sum += v;
   }
   for (let i = 0; i < kern.length; i++) kern[i] = kern[i]! / sum;
+  // Horizontal pass, row by row through a padded line.
   const line = new Float32Array(size + 2 * r);
-  for (let pass = 0; pass < 2; pass++) {
-    const step = pass === 0 ? 1 : size;
-    const lineStep = pass === 0 ? size : 1;
-    for (let l = 0; l < size; l++) {
-      const base = l * lineStep;
-      for (let i = 0; i < size; i++) line[i + r] = img[base + i * step]!;
-      const first = line[r]!;
-      const last = line[size + r - 1]!;
-      for (let i = 0; i < r; i++) {
-        line[i] = first;
-        line[size + r + i] = last;
-      }
-      for (let i = 0; i < size; i++) {
-        let acc = 0;
-        for (let k = 0; k <= 2 * r; k++) acc += line[i + k]! * kern[k]!;
-        img[base + i * step] = acc;
-      }
+  for (let y = 0; y < size; y++) {
+    const base = y * size;
+    line.set(img.subarray(base, base + size), r);
+    const first = img[base]!;
+    const last = img[base + size - 1]!;
+    for (let i = 0; i < r; i++) {
+      line[i] = first;
+      line[size + r + i] = last;
+    }
+    for (let i = 0; i < size; i++) {
+      let acc = 0;
+      for (let k = 0; k <= 2 * r; k++) acc += line[i + k]! * kern[k]!;
+      img[base + i] = acc;
+    }
+  }
+  // Vertical pass: whole rows at a time (contiguous memory).
+  const src = pooledArray('gauss-src', size * size);
+  src.set(img);
+  for (let y = 0; y < size; y++) {
+    const o = y * size;
+    img.fill(0, o, o + size);
+    for (let k = -r; k <= r; k++) {
+      const yy = y + k < 0 ? 0 : y + k >= size ? size - 1 : y + k;
+      const w = kern[k + r]!;
+      const so = yy * size;
+      for (let x = 0; x < size; x++) img[o + x]! += w * src[so + x]!;
     }
   }
 }
 
 /** In-place separable box blur of radius r (running sums, edges clamped). */
 function boxBlur(img: Float32Array, size: number, r: number): void {
-  const line = new Float32Array(size + 2 * r + 1);
   const w = 2 * r + 1;
-  for (let pass = 0; pass < 2; pass++) {
-    const step = pass === 0 ? 1 : size;
-    const lineStep = pass === 0 ? size : 1;
-    for (let l = 0; l < size; l++) {
-      const base = l * lineStep;
-      for (let i = 0; i < size; i++) line[i + r] = img[base + i * step]!;
-      const first = line[r]!;
-      const last = line[size + r - 1]!;
-      for (let i = 0; i < r; i++) line[i] = first;
-      for (let i = size + r; i < line.length; i++) line[i] = last;
-      let acc = 0;
-      for (let k = 0; k < w; k++) acc += line[k]!;
-      for (let i = 0; i < size; i++) {
-        img[base + i * step] = acc / w;
-        acc += line[i + w]! - line[i]!;
-      }
+  const line = new Float32Array(size + 2 * r + 1);
+  for (let y = 0; y < size; y++) {
+    const base = y * size;
+    line.set(img.subarray(base, base + size), r);
+    const first = img[base]!;
+    const last = img[base + size - 1]!;
+    for (let i = 0; i < r; i++) line[i] = first;
+    for (let i = size + r; i < line.length; i++) line[i] = last;
+    let acc = 0;
+    for (let k = 0; k < w; k++) acc += line[k]!;
+    for (let i = 0; i < size; i++) {
+      img[base + i] = acc / w;
+      acc += line[i + w]! - line[i]!;
     }
+  }
+  // Vertical: a running sum per column, updated a row at a time.
+  const src = pooledArray('box-src', size * size);
+  src.set(img);
+  const acc = pooledArray('box-acc', size);
+  acc.fill(0);
+  const rowAt = (y: number) => (y < 0 ? 0 : y >= size ? size - 1 : y) * size;
+  for (let k = -r; k <= r; k++) {
+    const so = rowAt(k);
+    for (let x = 0; x < size; x++) acc[x]! += src[so + x]!;
+  }
+  const inv = 1 / w;
+  for (let y = 0; y < size; y++) {
+    const o = y * size;
+    for (let x = 0; x < size; x++) img[o + x] = acc[x]! * inv;
+    const add = rowAt(y + r + 1);
+    const sub = rowAt(y - r);
+    for (let x = 0; x < size; x++) acc[x]! += src[add + x]! - src[sub + x]!;
   }
 }
