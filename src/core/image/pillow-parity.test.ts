@@ -9,7 +9,7 @@ import { decodeImageSync, decodeToGrey, decodeToGreySync, prepareImage, prepareI
 import { toGrey } from './grey.ts';
 import { resizeBilinear, resizeShorterSide, shorterSideSize } from './resize.ts';
 import { makeThumbnail, thumbnailSize } from './thumbnail.ts';
-import type { GreyImage } from './types.ts';
+import { ImageDecodeError, type GreyImage } from './types.ts';
 
 interface ImageEntry {
   id: string;
@@ -114,10 +114,27 @@ describe('JPEG (jpeg-js) vs Pillow/libjpeg-turbo', () => {
       report[e.id] = { max: d.max, frac: d.count / want.length, mean: sum / want.length };
     }
     console.log('JPEG |ours - Pillow| per file:', JSON.stringify(report));
-    // measured: grey (1 component) max 1, colour 4:2:0 max 3, 4:4:4 max 2 (see the printed report)
+    // measured: max 1 for grey, colour 4:2:0 and 4:4:4, on about 7 % of the pixels (IDCT rounding: jpeg-js
+    // vs libjpeg-turbo's islow); the colour conversion is libjpeg's own integer one
     for (const [id, r] of Object.entries(report)) {
-      expect(r.max, id).toBeLessThanOrEqual(id.includes('grey') ? 1 : 3);
-      expect(r.mean, id).toBeLessThan(0.5);
+      expect(r.max, id).toBeLessThanOrEqual(1);
+      expect(r.mean, id).toBeLessThan(0.1);
+    }
+  });
+
+  it('a truncated JPEG (Pillow: "image file is truncated") is an ImageDecodeError', async () => {
+    const e = index.images.find((x) => x.id === 'jpeg_grey_cxr')!;
+    const bytes = bytesOf(e);
+    for (const cut of [10, 100, 600, bytes.length >> 1, bytes.length - 2]) {
+      let err: unknown;
+      try {
+        await decodeToGrey(bytes.subarray(0, cut), 'cut.jpg');
+      } catch (x) {
+        err = x;
+      }
+      expect(err, `cut at ${cut}`).toBeInstanceOf(ImageDecodeError);
+      expect((err as ImageDecodeError).code, `cut at ${cut}`).toBe('truncated');
+      expect((err as ImageDecodeError).message).toMatch(/^cut\.jpg: JPEG truncated/);
     }
   });
 });
