@@ -55,22 +55,32 @@ test('CheXpert-format folder: four label states, views, problems listed, rest im
   await page.goto('./');
   await importFolder(page, dir);
   const result = await waitForImportEnd(page);
-  const e = expected as { importable: number; train: number; valid: number; problems: number; labelCounts?: Record<string, Record<string, number>> };
+  const e = expected as {
+    importable: number;
+    planned: { train: number; valid: number; lateral: number };
+    planProblems: unknown[];
+    decodeProblems: { file: string }[];
+    labelCountsImportable: Record<string, Record<string, number>>;
+  };
   expect(result).toContain(`${e.importable} stored`);
+  expect(result).toContain(`${e.decodeProblems.length} failed`);
 
-  const row = page.getByTestId('dataset-row').filter({ hasText: 'chexpert' }).first();
-  await expect(row.getByTestId('count-train')).toHaveText(String(e.train));
-  await expect(row.getByTestId('count-valid')).toHaveText(String(e.valid));
+  const row = datasetRow(page, 'chexpert-from-nih');
+  const failedTrain = e.decodeProblems.filter((d) => d.file.includes('/train/')).length;
+  await expect(row.getByTestId('count-train')).toHaveText(String(e.planned.train - failedTrain));
+  await expect(row.getByTestId('count-valid')).toHaveText(String(e.planned.valid));
   await row.getByRole('link').first().click();
   const problems = page.getByTestId('problems');
-  await expect(problems.locator('li')).toHaveCount(e.problems);
+  await expect(problems.locator('li')).toHaveCount(e.planProblems.length + e.decodeProblems.length);
   await expect(problems).toContainText(/missing/i);
-  if (e.labelCounts) {
-    for (const [obs, states] of Object.entries(e.labelCounts)) {
-      const r = page.locator(`[data-testid="label-row"][data-observation="${obs}"]`);
-      for (const [state, n] of Object.entries(states)) await expect(r.locator(`[data-state="${state}"]`)).toHaveText(String(n));
-    }
+  await expect(problems).toContainText(/maybe/);
+  for (const [obs, states] of Object.entries(e.labelCountsImportable)) {
+    const r = page.locator(`[data-testid="label-row"][data-observation="${obs}"]`);
+    for (const [state, n] of Object.entries(states)) await expect(r.locator(`[data-state="${state}"]`)).toHaveText(String(n));
   }
+  await page.getByLabel('Filter view').selectOption({ label: 'Lateral' });
+  await expect(page.getByTestId('thumb')).toHaveCount(e.planned.lateral);
+  await page.getByLabel('Filter view').selectOption({ label: 'any' });
   await expect(page.getByTestId('thumb')).toHaveCount(e.importable);
 });
 

@@ -5,7 +5,7 @@ import type { CallContext } from '../src/bridge/protocol.ts';
 import { planImport } from '../src/core/data/plan.ts';
 import type { FolderFiles, ImportPlan } from '../src/core/data/types.ts';
 import { demoDataset, DEMO_DATASET_NAME } from '../src/core/data/demo/index.ts';
-import { resizeShorterSide, thumbnail } from '../src/core/image/decode.ts';
+import { thumbnail } from '../src/core/image/decode.ts';
 import {
   DEFAULT_SIDE,
   DEFAULT_THUMB_SIDE,
@@ -74,19 +74,17 @@ const api = {
   async importDemo(req: { seed: number; count: number; side?: number }, ctx: CallContext<IngestProgress>): Promise<ImportSummary> {
     const side = req.side ?? 256;
     const thumbSide = DEFAULT_THUMB_SIDE;
-    ctx.progress({ phase: 'planning', message: `generating ${req.count} synthetic phantoms (seed ${req.seed})` });
+    ctx.progress({ phase: 'planning', message: `planning ${req.count} synthetic phantoms (seed ${req.seed})` });
+    // Cases are planned up front (cheap); pixels are rendered lazily as the import loop asks for them.
     const demo = demoDataset({ seed: req.seed, count: req.count, size: side });
-    const pixels = new Map<string, PreparedImage>();
-    const plan: ImportPlan = { kind: 'demo', name: `${DEMO_DATASET_NAME} · seed ${req.seed}`, labelColumns: demo.labelColumns, images: [], problems: [] };
-    for (const item of demo.items) {
-      plan.images.push(item.meta);
-      const image = { width: item.width, height: item.height, data: item.pixels };
-      pixels.set(item.meta.key, { image: resizeShorterSide(image, side), thumbnail: thumbnail(image, thumbSide), original: { width: item.width, height: item.height } });
-    }
-    const load = async (meta: { key: string }) => {
-      const p = pixels.get(meta.key);
-      if (!p) throw new Error(`no generated pixels for ${meta.key}`);
-      return p;
+    const byKey = new Map(demo.cases.map((c) => [c.meta.key, c]));
+    const plan: ImportPlan = { kind: 'demo', name: `${DEMO_DATASET_NAME} · seed ${req.seed}`, labelColumns: demo.labelColumns, images: demo.cases.map((c) => c.meta), problems: [] };
+    const load = async (meta: { key: string }): Promise<PreparedImage> => {
+      const c = byKey.get(meta.key);
+      if (!c) throw new Error(`no demo case for ${meta.key}`);
+      const { width, height, pixels } = demo.render(c);
+      const image = { width, height, data: pixels };
+      return { image, thumbnail: thumbnail(image, thumbSide), original: { width, height } };
     };
     return importPlan(plan, load, side, thumbSide, ctx);
   },

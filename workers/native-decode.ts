@@ -22,5 +22,5 @@ export async function prepareInWorker(bytes: Uint8Array, name: string, sizes: { 
     bitmap.close();
     return prepareFromRgba(new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), bitmap.width, bitmap.height, opts);
   }
-  return prepareImage(bytes, opts);
+  return prepareImage(bytes, { ...opts, name });
 }

@@ -8,11 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendName, BackendPreference } from './names.ts';
 import { probeWebGpu, probeWebGl, type GpuAdapterReport, type GlRendererReport } from './probe.ts';
 
-export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export type BackendPreference = BackendName | 'auto';
+export { BACKEND_NAMES, type BackendName, type BackendPreference } from './names.ts';
 
 export interface BackendInfo {
   /** The backend tfjs runs on now. */

@@ -1,5 +1,5 @@
 // User settings kept in localStorage (small, synchronous, per origin).
-import type { BackendPreference } from '../../core/backend/backend.ts';
+import type { BackendPreference } from '../../core/backend/names.ts';
 
 const KEY = 'moco-cxr:backend';
 
