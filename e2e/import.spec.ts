@@ -119,3 +119,23 @@ test('demo dataset is generated in a worker and labelled synthetic', async ({ pa
   await expect(page.getByText('synthetic — not real patients')).toBeVisible();
   await expect(page.locator('[data-testid="label-row"][data-observation="Pleural Effusion"] [data-state="positive"]')).not.toHaveText('0');
 });
+
+test('a reload mid-import keeps what was stored; importing again finishes the set', async ({ page }) => {
+  const count = 150;
+  const dir = makeLargeShenzhenFolder(count);
+  await page.goto('./');
+  await importFolder(page, dir);
+  await expect(page.getByTestId('import-progress')).toContainText(/^\s*([3-9]\d|1[0-4]\d) \//, { timeout: 120_000 });
+  await page.reload();
+  const row = datasetRow(page, `shenzhen-flat-${count}`);
+  await expect(row.getByTestId('dataset-status')).toContainText('interrupted');
+  const kept = Number(await row.getByTestId('count-train').textContent());
+  expect(kept).toBeGreaterThanOrEqual(16);
+  expect(kept).toBeLessThan(count);
+
+  await importFolder(page, dir);
+  const again = await waitForImportEnd(page);
+  expect(again).toContain(`${count - kept} stored, ${kept} already there, 0 failed`);
+  await expect(row.getByTestId('count-train')).toHaveText(String(count));
+  await expect(row.getByTestId('dataset-status')).toHaveText('complete');
+});

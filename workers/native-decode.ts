@@ -22,5 +22,6 @@ export async function prepareInWorker(bytes: Uint8Array, name: string, sizes: { 
     bitmap.close();
     return prepareFromRgba(new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), bitmap.width, bitmap.height, opts);
   }
-  return prepareImage(bytes, { ...opts, name });
+  // 16-bit grey: Pillow would clip to 255 (a white image); map the image's own range instead.
+  return prepareImage(bytes, { ...opts, name, sixteenBitGrey: 'range' });
 }

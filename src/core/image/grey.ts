@@ -15,8 +15,12 @@
 import type { DecodedImage, GreyImage } from './types.ts';
 
 export interface GreyOptions {
-  /** 16-bit grey PNGs: 'pillow' (default) clips to 0..255 as Pillow 9.4 does; 'high-byte' keeps value >> 8. */
-  sixteenBitGrey?: 'pillow' | 'high-byte';
+  /**
+   * 16-bit grey PNGs: 'pillow' (default) clips to 0..255 as Pillow 9.4 does; 'high-byte' keeps value >> 8;
+   * 'range' maps the image's own [min, max] linearly onto 0..255, which also suits 10- to 12-bit data
+   * stored in 16-bit samples (high-byte would leave those nearly black).
+   */
+  sixteenBitGrey?: 'pillow' | 'high-byte' | 'range';
 }
 
 /** Pillow's RGB -> L (Convert.c, L24). */
@@ -70,7 +74,17 @@ export function toGrey(img: DecodedImage, opts: GreyOptions = {}): GreyImage {
         out = new Uint8Array(n);
         const d = data as Uint16Array;
         if (opts.sixteenBitGrey === 'high-byte') for (let i = 0; i < n; i++) out[i] = d[i]! >> 8;
-        else for (let i = 0; i < n; i++) out[i] = d[i]! > 255 ? 255 : d[i]!;
+        else if (opts.sixteenBitGrey === 'range') {
+          let lo = 65535;
+          let hi = 0;
+          for (let i = 0; i < n; i++) {
+            const v = d[i]!;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
+          const scale = hi > lo ? 255 / (hi - lo) : 0;
+          for (let i = 0; i < n; i++) out[i] = Math.round((d[i]! - lo) * scale);
+        } else for (let i = 0; i < n; i++) out[i] = d[i]! > 255 ? 255 : d[i]!;
       } else {
         const scale = bitDepth === 1 ? 255 : bitDepth === 2 ? 85 : 17;
         out = new Uint8Array(n);

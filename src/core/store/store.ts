@@ -78,10 +78,13 @@ export class Store {
     return new Set(keys.map((k) => k[1]));
   }
 
-  /** Stores a batch in one transaction: either all of it lands or none of it. */
+  /**
+   * Stores a batch in one transaction: either all of it lands or none of it. The dataset's split counts
+   * and byte total move in the same transaction, so a reload mid-import shows what is really stored.
+   */
   async putImages(batch: ImageToStore[]): Promise<void> {
     if (batch.length === 0) return;
-    const tx = this.db.transaction(['images', 'pixels', 'thumbs'], 'readwrite');
+    const tx = this.db.transaction(['datasets', 'images', 'pixels', 'thumbs'], 'readwrite');
     try {
       const images = tx.objectStore('images');
       const pixels = tx.objectStore('pixels');
@@ -90,6 +93,17 @@ export class Store {
         void pixels.put(item.pixels);
         void thumbs.put(item.thumb);
         void images.put(item.meta);
+      }
+      const datasets = tx.objectStore('datasets');
+      const d = await datasets.get(batch[0]!.meta.dataset);
+      if (d) {
+        const counts = { ...d.counts };
+        let bytes = d.bytes;
+        for (const item of batch) {
+          counts[item.meta.split]++;
+          bytes += item.pixels.data.byteLength + item.thumb.data.byteLength;
+        }
+        void datasets.put({ ...d, counts, bytes, updatedAt: Date.now() });
       }
       await tx.done;
     } catch (e) {
@@ -149,7 +163,7 @@ export class Store {
     await tx.done;
   }
 
-  /** Recomputes split counts, label statistics and stored bytes from what is stored. */
+  /** Recomputes split counts and label statistics from what is stored (bytes are kept as batches land). */
   async refreshStats(dataset: string): Promise<DatasetRecord> {
     const d = await this.getDataset(dataset);
     if (!d) throw new Error(`no dataset with id ${dataset}`);
@@ -159,7 +173,6 @@ export class Store {
       ...d,
       counts: s.counts,
       labelStats: s.labelStats,
-      bytes: images.reduce((n, m) => n + m.width * m.height, 0) + images.length * d.thumbSide * d.thumbSide,
       updatedAt: Date.now(),
     };
     await this.putDataset(updated);
