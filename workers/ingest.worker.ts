@@ -18,7 +18,7 @@ import {
 } from '../src/core/ingest/run-import.ts';
 import { checkSpace } from '../src/core/ingest/storage.ts';
 import { Store } from '../src/core/store/store.ts';
-import { prepareInWorker } from './native-decode.ts';
+import { DecodePool } from './decode-pool.ts';
 
 let storePromise: Promise<Store> | null = null;
 const store = () => (storePromise ??= Store.open());
@@ -45,6 +45,7 @@ async function importPlan(
   side: number,
   thumbSide: number,
   ctx: CallContext<IngestProgress>,
+  concurrency = 4,
 ): Promise<ImportSummary> {
   const s = await store();
   ctx.progress({ phase: 'checking-space', message: 'checking free browser storage' });
@@ -52,7 +53,7 @@ async function importPlan(
   const toStore = plan.images.filter((m) => !existing.has(m.key)).length;
   const space = await checkSpace(navigator.storage, toStore * estimateBytesPerImage(side, thumbSide));
   if (!space.fits) throw new Error(space.message);
-  const r = await runImport({ store: s, plan, load, options: { side, thumbSide }, signal: ctx.signal, onProgress: ctx.progress });
+  const r = await runImport({ store: s, plan, load, options: { side, thumbSide, concurrency }, signal: ctx.signal, onProgress: ctx.progress });
   const { problems, ...rest } = r;
   return { ...rest, kind: plan.kind, planned: plan.images.length, problemCount: problems.length, space: space.message };
 }
@@ -68,7 +69,12 @@ const api = {
       const why = plan.problems.slice(0, 3).map((p) => `${p.where}: ${p.reason}`).join('; ');
       throw new Error(`no images to import were found in this folder${why ? ` (${why})` : ''}. Expected a CheXpert folder (train.csv, valid.csv and the image tree), a Shenzhen folder (CXR_png/CHNCXR_####_L.png) or a folder with a CSV that has a Path column.`);
     }
-    return importPlan(plan, folderLoader(files, prepareInWorker, { side, thumbSide }), side, thumbSide, ctx);
+    const pool = new DecodePool(DecodePool.defaultSize());
+    try {
+      return await importPlan(plan, folderLoader(files, (b, n, z) => pool.prepare(b, n, z), { side, thumbSide }), side, thumbSide, ctx, pool.size * 2);
+    } finally {
+      pool.close();
+    }
   },
 
   async importDemo(req: { seed: number; count: number; side?: number }, ctx: CallContext<IngestProgress>): Promise<ImportSummary> {

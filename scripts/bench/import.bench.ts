@@ -7,7 +7,7 @@ import { chromium } from '@playwright/test';
 import { PYTHON, REPO_ROOT, SHARED_DATA } from '../fixtures/ensure.ts';
 import type { BenchResult } from './main.ts';
 
-const COPIES = 4;
+const COPIES = 8;
 const PORT = 4179;
 
 function walk(dir: string): string[] {
@@ -50,7 +50,8 @@ async function chromiumImport(dir: string): Promise<{ images: number; seconds: n
     const text = (await result.textContent()) ?? '';
     await browser.close();
     const stored = Number(/(\d+) stored/.exec(text)?.[1]);
-    const seconds = Number(/· ([\d.]+) s ·/.exec(text)?.[1]);
+    const seconds = Number(/· ([\d.]+) s \(/.exec(text)?.[1]);
+    console.error(`import: ${text}`);
     if (!(stored > 0 && seconds > 0)) throw new Error(`could not read the import result: ${text}`);
     return { images: stored, seconds };
   } finally {

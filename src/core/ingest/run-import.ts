@@ -65,6 +65,11 @@ export interface ImportResult {
   cancelled: boolean;
   error?: string;
   seconds: number;
+  /**
+   * Where the time went: summed over images (loads overlap, so loadSeconds can exceed `seconds`) and
+   * over batches (writes are serial).
+   */
+  timing: { loadSeconds: number; writeSeconds: number };
 }
 
 export const DEFAULT_SIDE = 320;
@@ -160,11 +165,15 @@ export async function runImport(args: {
   let batch: Parameters<Store['putImages']>[0] = [];
   let writing: Promise<void> = Promise.resolve();
 
+  const timing = { loadSeconds: 0, writeSeconds: 0 };
   const flush = async () => {
     const items = batch;
     batch = [];
     // Writes are chained so batches land in order and at most one transaction is in flight.
-    writing = writing.then(() => store.putImages(items)).then(() => {
+    writing = writing.then(async () => {
+      const t = performance.now();
+      await store.putImages(items);
+      timing.writeSeconds += (performance.now() - t) / 1000;
       done += items.length;
     });
     await writing;
@@ -172,7 +181,9 @@ export async function runImport(args: {
 
   const one = async (meta: ImageMeta): Promise<void> => {
     try {
+      const t = performance.now();
       const p = await load(meta);
+      timing.loadSeconds += (performance.now() - t) / 1000;
       batch.push({
         meta: { ...meta, dataset: dataset.id, width: p.image.width, height: p.image.height, originalWidth: p.original.width, originalHeight: p.original.height },
         pixels: { dataset: dataset.id, key: meta.key, ...p.image },
@@ -229,5 +240,5 @@ export async function runImport(args: {
   };
   await store.putDataset(dataset).catch(() => undefined);
   report(error ? 'failed' : cancelled ? 'cancelled' : 'done', '', true);
-  return { dataset, stored: done, skipped, failed, problems, cancelled, seconds: (performance.now() - t0) / 1000, ...(error ? { error } : {}) };
+  return { dataset, stored: done, skipped, failed, problems, cancelled, timing, seconds: (performance.now() - t0) / 1000, ...(error ? { error } : {}) };
 }
