@@ -1,6 +1,6 @@
 // `moco-cxr inspect FILE [--json]`: what a PyTorch checkpoint holds, read with the same strict,
 // allow-listed reader the app uses. A refused file exits 1 with the reason on stderr.
-import { readFile } from 'node:fs/promises';
+import { readCheckpointFile } from './read-file.ts';
 import { readTorchFile, summarize, TorchFileError, type CheckpointSummary } from '../core/torchfile/index.ts';
 import type { Command } from './main.ts';
 
@@ -61,8 +61,7 @@ export const inspectCommand: Command = {
     const path = files[0]!;
     let bytes: Uint8Array;
     try {
-      const buf = await readFile(path);
-      bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      bytes = readCheckpointFile(path);
     } catch (e) {
       console.error(`moco-cxr inspect: cannot read ${path}: ${(e as Error).message}`);
       return 1;

@@ -9,6 +9,7 @@ export { TorchFileError, type TorchFileErrorCode } from './errors.ts';
 export { readTorchFile, detectFormat, MAX_DEPTH, type ReadOptions, type TorchFile, type TorchFileFormat } from './read.ts';
 export type { ReadMode } from './unpickler.ts';
 export { DEFAULT_MAX_INFLATED_BYTES } from './zip-reader.ts';
+export { legacyAlignmentPad } from './legacy.ts';
 export { writeTorchFile, makeTensor, stateDict, pyDict, tuple, pyFloat, type WriteOptions, type TensorInput } from './write.ts';
 export {
   tensorData,

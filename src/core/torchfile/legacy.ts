@@ -19,7 +19,22 @@ export interface LegacyContents {
   littleEndian: boolean;
 }
 
-export function readLegacy(data: Uint8Array, mode: ReadMode): LegacyContents {
+interface LegacyHeader {
+  root: PickleValue;
+  sysInfo: PickleValue;
+  littleEndian: boolean;
+  /** root storages by key, and storage views, as the object pickle announced them */
+  roots: Map<string, Storage>;
+  views: Map<string, { storage: Storage; root: Storage; offset: number }>;
+  order: Storage[];
+  /** the storage keys, in the order their data follows */
+  keys: PickleValue[];
+  /** where the first storage's int64 count starts */
+  dataStart: number;
+}
+
+/** Runs the five pickles; needs only the bytes before the storage data. */
+function readHeader(data: Uint8Array, mode: ReadMode): LegacyHeader {
   const noPersistentIds = (): never => {
     throw new TorchFileError('persistent_id', 'a persistent id outside the main pickle');
   };
@@ -28,7 +43,7 @@ export function readLegacy(data: Uint8Array, mode: ReadMode): LegacyContents {
 
   const magic = header(1, 0);
   if (magic.value !== MAGIC_NUMBER) {
-    throw new TorchFileError('not_a_checkpoint', 'the first pickle is not torch.save\'s magic number');
+    throw new TorchFileError('not_a_checkpoint', "the first pickle is not torch.save's magic number");
   }
   const protocol = header(2, magic.end);
   if (protocol.value !== PROTOCOL_VERSION) {
@@ -71,12 +86,16 @@ export function readLegacy(data: Uint8Array, mode: ReadMode): LegacyContents {
   const keys = header(5, object.end);
   const keyList = Array.isArray(keys.value) ? keys.value : keys.value instanceof Tuple ? keys.value.items : null;
   if (!keyList) throw new TorchFileError('storage_mismatch', 'the fifth pickle should list the storage keys', keys.end, 'the file');
+  return { root: object.value, sysInfo: sysInfo.value, littleEndian, roots, views, order, keys: keyList, dataStart: keys.end };
+}
 
-  let pos = keys.end;
+export function readLegacy(data: Uint8Array, mode: ReadMode): LegacyContents {
+  const { root: value, sysInfo, littleEndian, roots, views, order, keys, dataStart } = readHeader(data, mode);
+  let pos = dataStart;
   const filled = new Set<string>();
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  for (const key of keyList) {
-    if (typeof key !== 'string') throw new TorchFileError('storage_mismatch', 'a storage key is not a str', keys.end, 'the file');
+  for (const key of keys) {
+    if (typeof key !== 'string') throw new TorchFileError('storage_mismatch', 'a storage key is not a str', dataStart, 'the file');
     const root = roots.get(key);
     if (!root) throw new TorchFileError('storage_mismatch', `storage ${key} has data but no tensor uses it`, pos, 'the file');
     if (filled.has(key)) throw new TorchFileError('storage_mismatch', `storage ${key} is listed twice`, pos, 'the file');
@@ -107,7 +126,39 @@ export function readLegacy(data: Uint8Array, mode: ReadMode): LegacyContents {
     const size = DTYPES[root.dtype].size;
     storage.bytes = root.bytes.subarray(offset * size, (offset + storage.numel) * size);
   }
-  return { root: object.value, storages: order, sysInfo: sysInfo.value, littleEndian };
+  return { root: value, storages: order, sysInfo, littleEndian };
+}
+
+/**
+ * Legacy storages lie at whatever offsets the pickles leave them, so typed arrays over them
+ * usually need a copy. A reader that controls where the file lands in memory (Node's readSync
+ * into a buffer, a browser stream into an ArrayBuffer) can instead start the file `pad` bytes
+ * into its buffer, so that most storage bytes are aligned and viewed in place.
+ *
+ * Returns that pad (0-7) for a legacy file, given a prefix of it that holds the five pickles;
+ * null when the prefix is too short to tell (read more and ask again); 0 for other formats.
+ */
+export function legacyAlignmentPad(prefix: Uint8Array): number | null {
+  if (prefix.length < LEGACY_MAGIC.length) return null;
+  if (!LEGACY_MAGIC.every((b, i) => prefix[i] === b)) return 0;
+  let header: LegacyHeader;
+  try {
+    header = readHeader(prefix, 'inspect');
+  } catch (e) {
+    if (e instanceof TorchFileError && e.code === 'truncated') return null;
+    return 0; // a broken file: the real read will say why
+  }
+  const aligned = new Array<number>(8).fill(0);
+  let pos = header.dataStart;
+  for (const key of header.keys) {
+    const root = typeof key === 'string' ? header.roots.get(key) : undefined;
+    if (!root) break;
+    pos += 8;
+    const size = DTYPES[root.dtype].size;
+    for (let pad = 0; pad < 8; pad++) if ((pos + pad) % size === 0) aligned[pad] = aligned[pad]! + root.nbytes;
+    pos += root.nbytes;
+  }
+  return aligned.indexOf(Math.max(...aligned));
 }
 
 /** A copy with every element's bytes reversed (for storages saved on big-endian machines). */
