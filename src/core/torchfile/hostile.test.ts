@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFixtures } from '../../../scripts/fixtures/ensure.ts';
 import { LEGACY_MAGIC } from './legacy.ts';
-import { Opaque, OrderedDict, readTorchFile, summarize, TorchFileError, type PickleValue, type TorchFileErrorCode } from './index.ts';
+import { Opaque, OrderedDict, readTorchFile, summarize, Tensor, tensorData, TorchFileError, type PickleValue, type TorchFileErrorCode } from './index.ts';
 import { writeZip } from './zip-writer.ts';
 
 const dir = ensureFixtures('torch_checkpoints');
@@ -248,5 +248,30 @@ describe('not checkpoints', () => {
   });
   it('a zip whose first entry is not in a folder', () => {
     expectRefused(writeZip([{ name: 'data.pkl', data: bytes(PROTO, 'N.') }]), 'not_a_checkpoint', /not in a folder/);
+  });
+});
+
+describe('torch 2.x forms (from its source; no torch 2.x here to write them)', () => {
+  it('_rebuild_tensor_v3 over an UntypedStorage, with the dtype as a global', () => {
+    const pickle = bytes(
+      PROTO,
+      glob('torch._utils', '_rebuild_tensor_v3'),
+      '(',
+      ['(', str('storage'), glob('torch', 'UntypedStorage'), str('0'), str('cpu'), int(8), 't', 'Q'],
+      int(0),
+      tuple([2]),
+      tuple([1]),
+      0x89,
+      glob('collections', 'OrderedDict'),
+      ')R',
+      glob('torch', 'float32'),
+      't',
+      'R.',
+    );
+    const file = readTorchFile(zipOf(pickle, Uint8Array.from([0, 0, 0x80, 0x3f, 0, 0, 0, 0x40])));
+    const t = file.root as Tensor;
+    expect(t.dtype).toBe('f32');
+    expect(t.shape).toEqual([2]);
+    expect([...tensorData(t)]).toEqual([1, 2]);
   });
 });
