@@ -25,12 +25,12 @@ export class DecodePool {
     return Math.max(1, Math.min(6, cores));
   }
 
-  async prepare(bytes: Uint8Array, name: string, sizes: { side: number; thumbSide: number }): Promise<PreparedImage> {
+  /** A File (or Blob) is passed by handle; the decode worker reads it. */
+  async prepareFile(file: Blob, name: string, sizes: { side: number; thumbSide: number }): Promise<PreparedImage> {
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     slot.inFlight++;
     try {
-      const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      return await slot.api.prepare(Comlink.transfer(owned, [owned.buffer]), name, sizes);
+      return await slot.api.prepareFile(file, name, sizes);
     } finally {
       slot.inFlight--;
     }

@@ -3,14 +3,13 @@
 import { expose } from '../src/bridge/expose.ts';
 import type { CallContext } from '../src/bridge/protocol.ts';
 import { planImport } from '../src/core/data/plan.ts';
-import type { FolderFiles, ImportPlan } from '../src/core/data/types.ts';
+import type { FolderFiles, ImageMeta, ImportPlan } from '../src/core/data/types.ts';
 import { demoDataset, DEMO_DATASET_NAME } from '../src/core/data/demo/index.ts';
 import { thumbnail } from '../src/core/image/decode.ts';
 import {
   DEFAULT_SIDE,
   DEFAULT_THUMB_SIDE,
   estimateBytesPerImage,
-  folderLoader,
   runImport,
   type ImportProgress,
   type ImportResult,
@@ -71,7 +70,12 @@ const api = {
     }
     const pool = new DecodePool(DecodePool.defaultSize());
     try {
-      return await importPlan(plan, folderLoader(files, (b, n, z) => pool.prepare(b, n, z), { side, thumbSide }), side, thumbSide, ctx, pool.size * 2);
+      const load = async (meta: ImageMeta) => {
+        const file = req.files.get(meta.file);
+        if (!file) throw new Error('image file missing from the folder');
+        return pool.prepareFile(file, meta.file, { side, thumbSide });
+      };
+      return await importPlan(plan, load, side, thumbSide, ctx, pool.size * 2);
     } finally {
       pool.close();
     }
