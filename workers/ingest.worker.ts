@@ -17,6 +17,7 @@ import {
 } from '../src/core/ingest/run-import.ts';
 import { checkSpace } from '../src/core/ingest/storage.ts';
 import { Store } from '../src/core/store/store.ts';
+import { readCheckpointBlob, readTorchFile, summarize, TorchFileError, type BlobReadProgress, type CheckpointSummary } from '../src/core/torchfile/index.ts';
 import { DecodePool } from './decode-pool.ts';
 
 let storePromise: Promise<Store> | null = null;
@@ -97,6 +98,22 @@ const api = {
       return { image, thumbnail: thumbnail(image, thumbSide), original: { width, height } };
     };
     return importPlan(plan, load, side, thumbSide, ctx);
+  },
+
+  /** What a .pth / .pth.tar holds, read with the allow-listed unpickler; nothing in the file runs. */
+  async inspectCheckpoint(
+    req: { file: File; placeholders?: boolean },
+    ctx: CallContext<BlobReadProgress>,
+  ): Promise<CheckpointSummary & { name: string; size: number; version: string | null; seconds: number }> {
+    const t0 = performance.now();
+    const bytes = await readCheckpointBlob(req.file, ctx.progress);
+    try {
+      const file = readTorchFile(bytes, { mode: req.placeholders ? 'inspect' : 'strict' });
+      return { name: req.file.name, size: req.file.size, version: file.version, seconds: (performance.now() - t0) / 1000, ...summarize(file) };
+    } catch (e) {
+      if (e instanceof TorchFileError) throw new Error(`${req.file.name} was refused (${e.code}): ${e.message}`);
+      throw e;
+    }
   },
 };
 

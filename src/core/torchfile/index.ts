@@ -10,6 +10,7 @@ export { readTorchFile, detectFormat, MAX_DEPTH, type ReadOptions, type TorchFil
 export type { ReadMode } from './unpickler.ts';
 export { DEFAULT_MAX_INFLATED_BYTES } from './zip-reader.ts';
 export { legacyAlignmentPad } from './legacy.ts';
+export { readCheckpointBlob, type BlobReadProgress } from './read-blob.ts';
 export { writeTorchFile, makeTensor, stateDict, pyDict, tuple, pyFloat, type WriteOptions, type TensorInput } from './write.ts';
 export {
   tensorData,
