@@ -1,7 +1,8 @@
 // Access to the app's IndexedDB: datasets, images (metadata, pixels, thumbnails) and import problems.
 // Works wherever `indexedDB` exists: the page, workers, and Node tests (fake-indexeddb).
 import { openDB, type IDBPDatabase } from 'idb';
-import { labelState, type ImageMeta, type Split } from '../data/types.ts';
+import { summarizeLabels } from '../data/browse.ts';
+import type { ImageMeta, Split } from '../data/types.ts';
 import {
   DB_NAME,
   DB_VERSION,
@@ -180,18 +181,11 @@ export class Store {
   }
 }
 
-export function emptyLabelCounts(): LabelCounts {
-  return { positive: 0, negative: 0, uncertain: 0, unmentioned: 0 };
-}
-
 /** Split counts and per-column label-state counts of a set of images. */
 export function summarize(images: ImageMeta[], labelColumns: string[]): { counts: Record<Split, number>; labelStats: Record<string, LabelCounts> } {
   const counts: Record<Split, number> = { train: 0, valid: 0, test: 0 };
+  for (const m of images) counts[m.split]++;
   const labelStats: Record<string, LabelCounts> = Object.create(null);
-  for (const c of labelColumns) labelStats[c] = emptyLabelCounts();
-  for (const m of images) {
-    counts[m.split]++;
-    for (const c of labelColumns) labelStats[c]![labelState(m.labels[c] ?? null)]++;
-  }
+  for (const { observation, ...c } of summarizeLabels(images, labelColumns)) labelStats[observation] = c;
   return { counts, labelStats };
 }

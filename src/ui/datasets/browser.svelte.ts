@@ -1,5 +1,6 @@
 // One dataset's browser: its images' metadata, the label table, filters and problems.
-import { labelState, type LabelState } from '../../core/data/types.ts';
+import { matchesFilter } from '../../core/data/browse.ts';
+import type { LabelState } from '../../core/data/types.ts';
 import type { DatasetRecord, StoredImage, StoredPixels, StoredProblem } from '../../core/store/schema.ts';
 import { errorText } from '../lib/format.ts';
 import { openStore } from './datasets.svelte.ts';
@@ -18,16 +19,14 @@ export class DatasetBrowser {
   split = $state('');
   page = $state(0);
 
-  filtered = $derived.by(() =>
-    this.images.filter((m) => {
-      if (this.split && m.split !== this.split) return false;
-      if (this.view && viewOf(m) !== this.view) return false;
-      if (this.observation && this.state) return labelState(m.labels[this.observation] ?? null) === this.state;
-      if (this.observation) return labelState(m.labels[this.observation] ?? null) === 'positive';
-      return true;
-    }),
+  filtered = $derived.by(() => {
+    const filter = { observation: this.observation, view: this.view, ...(this.state ? { state: this.state } : {}) };
+    return this.images.filter((m) => (!this.split || m.split === this.split) && matchesFilter(m, filter));
+  });
+  /** View values to filter by: Frontal/Lateral and AP/PA as they occur, `unknown` when neither is given. */
+  views = $derived(
+    [...new Set(this.images.flatMap((m) => (m.frontalLateral || m.apPa ? [m.frontalLateral, m.apPa].filter((v): v is string => !!v) : ['unknown'])))].sort(),
   );
-  views = $derived([...new Set(this.images.map(viewOf))].sort());
   pageItems = $derived(this.filtered.slice(this.page * PAGE_SIZE, (this.page + 1) * PAGE_SIZE));
   pages = $derived(Math.max(1, Math.ceil(this.filtered.length / PAGE_SIZE)));
 
