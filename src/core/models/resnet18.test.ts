@@ -1,0 +1,9 @@
+// Parity of resnet18 with torchvision 0.14 on the cpu backend (fixtures: scripts/fixtures/torch_models.py).
+import { describe, it } from 'vitest';
+import { expectParity, runParity } from './parity.testutil.ts';
+
+describe('resnet18 vs torchvision', () => {
+  it('eval logits, train logits, running stats and gradients match; memory returns', async () => {
+    expectParity(await runParity('resnet18'));
+  }, 300_000);
+});
