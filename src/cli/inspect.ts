@@ -1,7 +1,8 @@
 // `moco-cxr inspect FILE [--json]`: what a PyTorch checkpoint holds, read with the same strict,
 // allow-listed reader the app uses. A refused file exits 1 with the reason on stderr.
 import { readCheckpointFile } from './read-file.ts';
-import { readTorchFile, summarize, TorchFileError, type CheckpointSummary } from '../core/torchfile/index.ts';
+import { readTorchFile, summarize, TorchFileError, type CheckpointSummary, type PickleValue } from '../core/torchfile/index.ts';
+import { ConvertError, detectLayout } from '../core/convert/index.ts';
 import type { Command } from './main.ts';
 
 const USAGE = `usage: moco-cxr inspect FILE [--json] [--placeholders]
@@ -17,6 +18,17 @@ parameter counts, and every tensor's name, dtype and shape.
 interface Report extends CheckpointSummary {
   file: string;
   version: string | null;
+  /** the checkpoint layout and architecture, or why none was recognised */
+  layout: string;
+}
+
+function layoutOf(root: PickleValue): string {
+  try {
+    return detectLayout(root).summary;
+  } catch (e) {
+    if (e instanceof ConvertError) return `not recognised (${e.message})`;
+    throw e;
+  }
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -27,6 +39,7 @@ function text(r: Report): string {
     ['file', r.file],
     ['format', r.format + where],
     ['top-level keys', r.topLevelKeys.length ? r.topLevelKeys.join(', ') : '(not a dict)'],
+    ['layout', r.layout],
   ];
   if (r.arch !== null) rows.push(['arch', r.arch]);
   if (r.epoch !== null) rows.push(['epoch', String(r.epoch)]);
@@ -68,7 +81,7 @@ export const inspectCommand: Command = {
     }
     try {
       const file = readTorchFile(bytes, { mode: flags.has('--placeholders') ? 'inspect' : 'strict' });
-      const report: Report = { file: path, version: file.version, ...summarize(file) };
+      const report: Report = { file: path, version: file.version, ...summarize(file), layout: layoutOf(file.root) };
       console.log(flags.has('--json') ? JSON.stringify(report, null, 2) : text(report));
       return 0;
     } catch (e) {
