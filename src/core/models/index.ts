@@ -32,8 +32,9 @@ export interface ArchInfo {
   headKeys: string[];
   /** Number of state-dict entries of torchvision's model (buffers and num_batches_tracked included). */
   stateDictEntries: number;
-  /** A key only this architecture has, for detection. */
-  signatureKey: string;
+  /** A key and its PyTorch shape that only this architecture has (ResNet-18's keys are a subset of
+   *  ResNet-50's; the shape tells them apart). */
+  signature: { key: string; shape: number[] };
   /** BN momentum torchvision uses. */
   bnMomentum: number;
 }
@@ -45,7 +46,7 @@ export const ARCHS: Readonly<Record<Arch, ArchInfo>> = {
     headBase: 'fc',
     headKeys: ['fc.weight', 'fc.bias'],
     stateDictEntries: 122,
-    signatureKey: 'layer1.0.conv2.weight',
+    signature: { key: 'layer1.0.conv1.weight', shape: [64, 64, 3, 3] },
     bnMomentum: 0.1,
   },
   resnet50: {
@@ -54,7 +55,7 @@ export const ARCHS: Readonly<Record<Arch, ArchInfo>> = {
     headBase: 'fc',
     headKeys: ['fc.weight', 'fc.bias'],
     stateDictEntries: 320,
-    signatureKey: 'layer1.0.conv3.weight',
+    signature: { key: 'layer1.0.conv1.weight', shape: [64, 64, 1, 1] },
     bnMomentum: 0.1,
   },
   densenet121: {
@@ -63,7 +64,7 @@ export const ARCHS: Readonly<Record<Arch, ArchInfo>> = {
     headBase: 'classifier',
     headKeys: ['classifier.weight', 'classifier.bias'],
     stateDictEntries: 727,
-    signatureKey: 'features.denseblock4.denselayer16.conv2.weight',
+    signature: { key: 'features.denseblock4.denselayer16.conv2.weight', shape: [32, 128, 3, 3] },
     bnMomentum: 0.1,
   },
   mnasnet1_0: {
@@ -72,7 +73,7 @@ export const ARCHS: Readonly<Record<Arch, ArchInfo>> = {
     headBase: 'classifier',
     headKeys: ['classifier.1.weight', 'classifier.1.bias'],
     stateDictEntries: 314,
-    signatureKey: 'layers.8.0.layers.3.weight',
+    signature: { key: 'layers.8.0.layers.3.weight', shape: [48, 1, 3, 3] },
     bnMomentum: 1 - 0.9997,
   },
 };

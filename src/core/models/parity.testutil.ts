@@ -18,7 +18,11 @@ export interface ParityReport {
   seconds: { eval: number; trainGrad: number };
 }
 
-export const TOL = { eval: 1e-4, train: 1e-4, stats: 1e-4, grad: 1e-3 };
+// Relative to the largest |reference| value (per BN buffer for stats; per module for gradients, see
+// gradScale). The references are float64 runs of the float32 weights; torch's own float32 run differs
+// from them by up to 8e-5 in train-mode logits and 5e-5 in running stats (ResNet-50, index.torch_f32_error),
+// so train and stats get 2e-4.
+export const TOL = { eval: 1e-4, train: 2e-4, stats: 2e-4, grad: 1e-3 };
 
 export async function runParity(arch: Arch): Promise<ParityReport> {
   await tf.setBackend('cpu');
