@@ -166,17 +166,29 @@ export async function runImport(args: {
   let writing: Promise<void> = Promise.resolve();
 
   const timing = { loadSeconds: 0, writeSeconds: 0 };
-  const flush = async () => {
+  // Writes are chained so batches land in order with one transaction in flight. A runner that fills a
+  // batch waits only when two batches are already queued, so decoding goes on while a batch is written.
+  let queued = 0;
+  let fatal: unknown = null;
+  const flush = async (wait: boolean) => {
     const items = batch;
     batch = [];
-    // Writes are chained so batches land in order and at most one transaction is in flight.
+    queued++;
     writing = writing.then(async () => {
       const t = performance.now();
-      await store.putImages(items);
-      timing.writeSeconds += (performance.now() - t) / 1000;
-      done += items.length;
+      try {
+        // After a failed write (a full disk) later batches are dropped, not written out of order.
+        if (fatal !== null) return;
+        await store.putImages(items);
+        timing.writeSeconds += (performance.now() - t) / 1000;
+        done += items.length;
+      } catch (e) {
+        fatal ??= e;
+      } finally {
+        queued--;
+      }
     });
-    await writing;
+    if (wait || queued > 2) await writing;
   };
 
   const one = async (meta: ImageMeta): Promise<void> => {
@@ -192,18 +204,19 @@ export async function runImport(args: {
     } catch (e) {
       failed++;
       problems.push({ where: meta.file, reason: e instanceof Error ? e.message : String(e) });
+      return;
     }
+    // Checked right after the push, before any other runner resumes: every batch has batchSize images.
+    if (batch.length >= batchSize) await flush(false);
   };
 
   // A small pool: each runner takes the next file; full batches are written as they fill. The first
   // fatal error (storage full) stops every runner; per-file errors are problems, not fatal.
-  let fatal: unknown = null;
   const runner = async () => {
     try {
       while (next < todo.length && !signal?.aborted && fatal === null) {
         const meta = todo[next++]!;
         await one(meta);
-        if (batch.length >= batchSize) await flush();
         report('importing', meta.file);
       }
     } catch (e) {
@@ -211,7 +224,8 @@ export async function runImport(args: {
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, runner));
-  if (fatal === null) await flush().catch((e: unknown) => (fatal = e));
+  if (fatal === null) await flush(true);
+  await writing;
   if (fatal !== null) {
     const e = fatal;
     error =
