@@ -118,6 +118,15 @@ test('demo dataset is generated in a worker and labelled synthetic', async ({ pa
   await row.getByRole('link').first().click();
   await expect(page.getByText('synthetic — not real patients')).toBeVisible();
   await expect(page.locator('[data-testid="label-row"][data-observation="Pleural Effusion"] [data-state="positive"]')).not.toHaveText('0');
+
+  // Deleting asks once more, then removes the dataset and its images; a reload does not bring it back.
+  await page.getByRole('link', { name: '← All datasets' }).click();
+  const name = (await row.getAttribute('data-name'))!;
+  await row.getByRole('button', { name: `Delete ${name}` }).click();
+  await page.getByRole('button', { name: `Confirm delete ${name}` }).click();
+  await expect(page.getByTestId('dataset-row')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByText('Nothing imported yet.')).toBeVisible();
 });
 
 test('a reload mid-import keeps what was stored; importing again finishes the set', async ({ page }) => {
