@@ -7,7 +7,7 @@ import { chromium } from '@playwright/test';
 import { PYTHON, REPO_ROOT, SHARED_DATA } from '../fixtures/ensure.ts';
 import type { BenchResult } from './main.ts';
 
-const COPIES = 8;
+const COPIES = 16;
 const PORT = 4179;
 
 function walk(dir: string): string[] {
