@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expose } from '../src/bridge/expose.ts';
 import type { CallContext } from '../src/bridge/protocol.ts';
 import { initBackend, type BackendInfo, type BackendPreference } from '../src/core/backend/backend.ts';
+import { parityRun, type ParityRunInput, type ParityRunOutput } from '../src/core/models/parity.ts';
 import { WASM_PATHS } from './wasm-paths.ts';
 
 let backend: BackendInfo | null = null;
@@ -50,6 +51,13 @@ const api = {
         maxAbsError = Math.max(maxAbsError, Math.abs(s - got[i * n + j]!));
       }
     return { backend: tf.getBackend(), maxAbsError, millis };
+  },
+
+  /** Diagnostics: one forward (eval, or train with optional gradients) of a model from a state dict on the
+   *  active backend, for parity checks against torchvision (e2e/models-webgpu.spec.ts). */
+  async modelParity(input: ParityRunInput, _ctx: CallContext<never>): Promise<ParityRunOutput> {
+    if (!backend) throw new Error('backend not initialised: call initBackend first');
+    return parityRun(input);
   },
 
   /** Diagnostics: an error thrown inside a call reaches the page with its message. */

@@ -12,3 +12,7 @@ export const ingestWorker = new WorkerBridge<IngestWorkerApi>(
   'ingest',
   () => new Worker(new URL('../../../workers/ingest.worker.ts', import.meta.url), { type: 'module', name: 'ingest' }),
 );
+
+// Diagnostics entry for end-to-end tests (e.g. e2e/models-webgpu.spec.ts): the page's own worker bridges,
+// reachable from page.evaluate in the production build. Exposes only the app's API, nothing secret.
+(globalThis as { mocoCxrDiagnostics?: unknown }).mocoCxrDiagnostics = { trainWorker };
