@@ -261,6 +261,21 @@ function inflateFflate(z: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
+// Inflate buffers of the async path are reused: a decode worker inflates image after image, and a fresh
+// megabyte-sized buffer costs page faults and garbage collection every time. Async decodes can overlap,
+// so buffers come from a small free list instead of one shared scratch. Nothing inflated escapes
+// decodePng: reconstruct() copies the unfiltered rows into a buffer of their own.
+const freeInflateBuffers: ArrayBuffer[] = [];
+
+function takeInflateBuffer(size: number): Uint8Array {
+  const i = freeInflateBuffers.findIndex((b) => b.byteLength >= size);
+  return i >= 0 ? new Uint8Array(freeInflateBuffers.splice(i, 1)[0]!, 0, size) : new Uint8Array(size);
+}
+
+function returnInflateBuffer(a: Uint8Array): void {
+  if (freeInflateBuffers.length < 4 && a.byteLength <= 64 << 20) freeInflateBuffers.push(a.buffer as ArrayBuffer);
+}
+
 async function inflateNative(z: Uint8Array, size: number): Promise<Uint8Array> {
   const ds = new DecompressionStream('deflate');
   const writer = ds.writable.getWriter();
@@ -268,7 +283,7 @@ async function inflateNative(z: Uint8Array, size: number): Promise<Uint8Array> {
   writer.write(z as Uint8Array<ArrayBuffer>).catch(() => undefined);
   writer.close().catch(() => undefined);
   const reader = ds.readable.getReader();
-  const out = new Uint8Array(size);
+  const out = takeInflateBuffer(size);
   let off = 0;
   try {
     while (off < size) {
@@ -279,6 +294,7 @@ async function inflateNative(z: Uint8Array, size: number): Promise<Uint8Array> {
       off += n;
     }
   } catch (e) {
+    returnInflateBuffer(out);
     const msg = e instanceof Error ? e.message : String(e);
     const truncated = /unexpected end|incomplete|truncat/i.test(msg);
     throw new ImageDecodeError(truncated ? 'truncated' : 'corrupt', `PNG ${truncated ? 'truncated' : 'corrupt'}: zlib data: ${msg}`, {
@@ -287,7 +303,10 @@ async function inflateNative(z: Uint8Array, size: number): Promise<Uint8Array> {
   }
   // Everything needed is here: stop without waiting for the checksum or complaining about trailing bytes.
   reader.cancel().catch(() => undefined);
-  if (off < size) throw new ImageDecodeError('truncated', `PNG truncated: image data inflates to ${off} bytes, ${size} needed`);
+  if (off < size) {
+    returnInflateBuffer(out);
+    throw new ImageDecodeError('truncated', `PNG truncated: image data inflates to ${off} bytes, ${size} needed`);
+  }
   return out;
 }
 
@@ -585,8 +604,14 @@ export async function decodePng(bytes: Uint8Array, opts: PngDecodeOptions = {}):
   else {
     const how = plan(mode, false);
     const zlib = nodeZlib();
-    if (how === 'native') raw = await inflateNative(parsed.zdata, parsed.rawSize);
-    else if (how === 'node' && zlib) raw = inflateNode(zlib, parsed.zdata, parsed.rawSize);
+    if (how === 'native') {
+      raw = await inflateNative(parsed.zdata, parsed.rawSize);
+      try {
+        return reconstruct(parsed, raw);
+      } finally {
+        returnInflateBuffer(raw);
+      }
+    } else if (how === 'node' && zlib) raw = inflateNode(zlib, parsed.zdata, parsed.rawSize);
     else raw = inflateFflate(parsed.zdata, parsed.rawSize);
   }
   return reconstruct(parsed, raw);
