@@ -4,7 +4,8 @@ import type { DBSchema } from 'idb';
 import type { DatasetKind, ImageMeta, LabelState, Split } from '../data/types.ts';
 
 export const DB_NAME = 'moco-cxr';
-export const DB_VERSION = 1;
+/** 1: datasets, images, pixels, thumbs, problems. 2: + checkpoints, checkpointBytes. */
+export const DB_VERSION = 2;
 
 export type DatasetStatus = 'importing' | 'complete' | 'cancelled' | 'failed';
 
@@ -63,10 +64,44 @@ export interface StoredProblem {
   reason: string;
 }
 
+/** A model kept in the browser (Checkpoints page). Its weights are in `checkpointBytes` under the
+ *  same id, in the app's own format, so that it can be written out in every export format. */
+export interface CheckpointRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** the file it was imported from */
+  sourceFile: string;
+  /** bytes of the source file */
+  size: number;
+  /** bytes stored (the app-format file) */
+  storedSize: number;
+  /** the layout it was read as: moco, torchvision, pipeline, app */
+  layout: string;
+  arch: string;
+  epoch: number | null;
+  /** 'none', 'linear (14 outputs)', 'mlp (128 dim)' */
+  head: string;
+  tasks?: string[];
+  /** one line on what was detected: "moco (resnet18, dim 128, K 256, ...)" */
+  summary: string;
+  /** tensors in the source file */
+  tensorCount: number;
+  /** learnable parameters of the (query) model: backbone and head */
+  parameterCount: number;
+}
+
+export interface StoredCheckpointBytes {
+  id: string;
+  bytes: Uint8Array;
+}
+
 export interface MocoCxrDB extends DBSchema {
   datasets: { key: string; value: DatasetRecord };
   images: { key: [string, string]; value: StoredImage; indexes: { byDataset: string } };
   pixels: { key: [string, string]; value: StoredPixels };
   thumbs: { key: [string, string]; value: StoredPixels };
   problems: { key: number; value: StoredProblem; indexes: { byDataset: string } };
+  checkpoints: { key: string; value: CheckpointRecord };
+  checkpointBytes: { key: string; value: StoredCheckpointBytes };
 }

@@ -4,6 +4,7 @@ import { openDB, type IDBPDatabase } from 'idb';
 import { summarizeLabels } from '../data/browse.ts';
 import type { ImageMeta, Split } from '../data/types.ts';
 import {
+  type CheckpointRecord,
   DB_NAME,
   DB_VERSION,
   type DatasetRecord,
@@ -37,12 +38,19 @@ export class Store {
 
   static async open(name = DB_NAME): Promise<Store> {
     const db = await openDB<MocoCxrDB>(name, DB_VERSION, {
-      upgrade(db) {
-        db.createObjectStore('datasets', { keyPath: 'id' });
-        db.createObjectStore('images', { keyPath: ['dataset', 'key'] }).createIndex('byDataset', 'dataset');
-        db.createObjectStore('pixels', { keyPath: ['dataset', 'key'] });
-        db.createObjectStore('thumbs', { keyPath: ['dataset', 'key'] });
-        db.createObjectStore('problems', { keyPath: 'id', autoIncrement: true }).createIndex('byDataset', 'dataset');
+      // Creates only what the database lacks, so an upgrade keeps what is stored.
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore('datasets', { keyPath: 'id' });
+          db.createObjectStore('images', { keyPath: ['dataset', 'key'] }).createIndex('byDataset', 'dataset');
+          db.createObjectStore('pixels', { keyPath: ['dataset', 'key'] });
+          db.createObjectStore('thumbs', { keyPath: ['dataset', 'key'] });
+          db.createObjectStore('problems', { keyPath: 'id', autoIncrement: true }).createIndex('byDataset', 'dataset');
+        }
+        if (oldVersion < 2) {
+          if (!db.objectStoreNames.contains('checkpoints')) db.createObjectStore('checkpoints', { keyPath: 'id' });
+          if (!db.objectStoreNames.contains('checkpointBytes')) db.createObjectStore('checkpointBytes', { keyPath: 'id' });
+        }
       },
       // Another tab upgrading the schema: close so it can proceed; this tab reloads its data lazily.
       blocking() {
@@ -161,6 +169,72 @@ export class Store {
     const problems = tx.objectStore('problems').index('byDataset');
     for await (const cursor of problems.iterate(dataset)) void cursor.delete();
     void tx.objectStore('datasets').delete(dataset);
+    await tx.done;
+  }
+
+  // --- checkpoints --------------------------------------------------------------------------
+
+  /** Stores a checkpoint's record and bytes in one transaction: both land or neither does. */
+  async putCheckpoint(record: CheckpointRecord, bytes: Uint8Array): Promise<void> {
+    const tx = this.db.transaction(['checkpoints', 'checkpointBytes'], 'readwrite');
+    const done = tx.done;
+    done.catch(() => undefined); // awaited below; an abort must not also surface as unhandled
+    try {
+      tx.objectStore('checkpointBytes').put({ id: record.id, bytes }).catch(() => undefined);
+      tx.objectStore('checkpoints').put(record).catch(() => undefined);
+      await done;
+    } catch (e) {
+      try {
+        tx.abort();
+      } catch {
+        /* already finished */
+      }
+      if (isQuotaError(e) || isQuotaError(tx.error)) {
+        throw new StorageFullError(`browser storage is full: the checkpoint '${record.name}' (${(bytes.byteLength / 1e6).toFixed(1)} MB) could not be stored; delete stored checkpoints or datasets to make room`);
+      }
+      throw e;
+    }
+  }
+
+  listCheckpoints(): Promise<CheckpointRecord[]> {
+    return this.db.getAll('checkpoints').then((all) => all.sort((a, b) => a.createdAt - b.createdAt));
+  }
+
+  getCheckpoint(id: string): Promise<CheckpointRecord | undefined> {
+    return this.db.get('checkpoints', id);
+  }
+
+  async getCheckpointBytes(id: string): Promise<Uint8Array | undefined> {
+    return (await this.db.get('checkpointBytes', id))?.bytes;
+  }
+
+  /** Renames a stored checkpoint; returns the updated record. */
+  async renameCheckpoint(id: string, name: string): Promise<CheckpointRecord> {
+    const trimmed = name.trim();
+    if (!trimmed) throw new Error('a checkpoint needs a name');
+    const tx = this.db.transaction('checkpoints', 'readwrite');
+    const r = await tx.store.get(id);
+    if (!r) {
+      tx.abort();
+      await tx.done.catch(() => undefined);
+      throw new Error(`no stored checkpoint with id ${id}`);
+    }
+    const updated = { ...r, name: trimmed };
+    void tx.store.put(updated);
+    try {
+      await tx.done;
+    } catch (e) {
+      if (isQuotaError(e) || isQuotaError(tx.error)) throw new StorageFullError('browser storage is full: the new name could not be saved');
+      throw e;
+    }
+    return updated;
+  }
+
+  /** Deletes a checkpoint's record and bytes in one transaction. */
+  async deleteCheckpoint(id: string): Promise<void> {
+    const tx = this.db.transaction(['checkpoints', 'checkpointBytes'], 'readwrite');
+    void tx.objectStore('checkpoints').delete(id);
+    void tx.objectStore('checkpointBytes').delete(id);
     await tx.done;
   }
 
