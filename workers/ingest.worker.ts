@@ -25,12 +25,11 @@ import { DecodePool } from './decode-pool.ts';
 
 export type ExportFormat = 'moco' | 'torchvision' | 'pipeline' | 'app';
 
-/** What an import found, beside the stored record. */
+/** What an import found, beside the stored record. Strict loading refuses missing, unexpected and
+ *  wrongly shaped keys: such a file is not stored and the error names them (up to 5 per list). */
 export interface CheckpointImport {
   record: CheckpointRecord;
   detected: { layout: string; arch: string; summary: string; stateDictPath: string; prefix: string; archField: string | null };
-  /** what strict loading refused; empty when the file loaded whole (an import with any is refused) */
-  check: { missing: string[]; unexpected: string[]; wrongShape: string[] };
   seconds: number;
 }
 
@@ -181,7 +180,6 @@ const api = {
       return {
         record,
         detected: { layout: d.layout, arch: d.arch, summary: d.summary, stateDictPath: d.stateDictPath, prefix: d.prefix, archField: d.archField },
-        check: { missing: [], unexpected: [], wrongShape: [] },
         seconds: (performance.now() - t0) / 1000,
       };
     } catch (e) {
