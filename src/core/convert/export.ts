@@ -12,6 +12,7 @@
 //                  (moco=False). Floats in its optimizer, so weights_only=False as well.
 //   toApp          the app's own format: only ints, strings, lists, dicts and tensors (floats kept
 //                  as ('__float__', repr) tuples), so it loads under weights_only=True everywhere.
+import { mulberry32 } from '../random.ts';
 import { makeTensor, OrderedDict, pyDict, pyFloat, Tensor, tuple, writeTorchFile, type PickleValue } from '../torchfile/index.ts';
 import { ARCH_INFO, isParameterKey, type Arch } from './arch.ts';
 import { ConvertError } from './errors.ts';
@@ -128,24 +129,13 @@ export function adamStateDict(paramNames: string[], adam: Omit<AdamState, 'state
   return pyDict([['state', state], ['param_groups', [adamGroup(adam, paramNames.length)]]]);
 }
 
-/** mulberry32: uniform [0, 1) draws for fresh queues and heads (not torch's random stream). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A fresh head as nn.Linear initialises one (kaiming_uniform(a=sqrt(5)) for the weight, which is
  *  U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias): the pipeline's new task
  *  head, or MoCo's new MLP projection (Linear(feat, feat), Linear(feat, dim)). Seeded, so a
  *  conversion is reproducible; not torch's random stream. */
 export function newHead(arch: Arch, spec: { kind: 'linear'; outputs: number } | { kind: 'mlp'; dim: number }, seed = 0): Head {
-  const u = uniform(seed);
+  const u = mulberry32(seed);
   const feat = ARCH_INFO[arch].features;
   const linear = (out: number, inp: number): [Tensor, Tensor] => {
     const b = 1 / Math.sqrt(inp);
@@ -164,7 +154,7 @@ export function newHead(arch: Arch, spec: { kind: 'linear'; outputs: number } | 
 
 /** Box-Muller over mulberry32: a fresh queue of unit columns, as MoCo's randn + normalize(dim=0). */
 function randomQueue(dim: number, K: number, seed: number): Tensor {
-  const u = uniform(seed);
+  const u = mulberry32(seed);
   const q = new Float32Array(dim * K);
   for (let i = 0; i < q.length; i++) q[i] = Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
   for (let k = 0; k < K; k++) {
