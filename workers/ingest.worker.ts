@@ -1,5 +1,6 @@
 // The ingest worker: plans a picked folder, checks the space, then decodes and stores its images.
-// Thin: the work is in src/core (data formats, image decoding, store, import loop).
+// Also reads and keeps checkpoints. Thin: the work is in src/core (data formats, image decoding, store,
+// import loop, checkpoint library).
 import { expose } from '../src/bridge/expose.ts';
 import type { CallContext } from '../src/bridge/protocol.ts';
 import { planImport } from '../src/core/data/plan.ts';
@@ -18,37 +19,11 @@ import {
 import { checkSpace } from '../src/core/ingest/storage.ts';
 import { Store } from '../src/core/store/store.ts';
 import { readCheckpointBlob, readTorchFile, summarize, TorchFileError, type BlobReadProgress, type CheckpointSummary } from '../src/core/torchfile/index.ts';
-import { ConvertError, detectLayout, extractModel, isParameterKey, toApp, toMoco, toPipeline, toTorchvision, type CanonicalModel, type Detected } from '../src/core/convert/index.ts';
-import type { CheckpointRecord } from '../src/core/store/schema.ts';
+import { exportStoredCheckpoint, importCheckpointBytes, type CheckpointImport, type ExportFormat } from '../src/core/checkpoints/library.ts';
 import * as Comlink from 'comlink';
 import { DecodePool } from './decode-pool.ts';
 
-export type ExportFormat = 'moco' | 'torchvision' | 'pipeline' | 'app';
-
-/** What an import found, beside the stored record. Strict loading refuses missing, unexpected and
- *  wrongly shaped keys: such a file is not stored and the error names them (up to 5 per list). */
-export interface CheckpointImport {
-  record: CheckpointRecord;
-  detected: { layout: string; arch: string; summary: string; stateDictPath: string; prefix: string; archField: string | null };
-  seconds: number;
-}
-
-function headText(d: Detected): string {
-  const h = d.head;
-  if (h.kind === 'none') return 'none';
-  if (h.kind === 'linear') return `linear (${h.outputs} outputs)`;
-  return `mlp (${h.dim} dim)`;
-}
-
-function parameterCount(model: CanonicalModel): number {
-  let n = 0;
-  for (const [k, t] of model.backbone) if (isParameterKey(k)) n += t.numel;
-  for (const [k, t] of model.head?.tensors ?? []) if (isParameterKey(k)) n += t.numel;
-  return n;
-}
-
-/** "moco_r18.pth.tar" -> "moco_r18" */
-const baseName = (file: string) => file.replace(/(\.(pth|pt|tar|ckpt|bin))+$/i, '') || file;
+export type { CheckpointImport, ExportFormat } from '../src/core/checkpoints/library.ts';
 
 let storePromise: Promise<Store> | null = null;
 const store = () => (storePromise ??= Store.open());
@@ -146,71 +121,16 @@ const api = {
     }
   },
 
-  /** Reads a checkpoint (progress: bytes read of total), detects its layout, loads it strictly and
-   *  keeps it in IndexedDB in the app's format. Unknown layouts, unsupported architectures and key
-   *  mismatches are refused with the reason named; nothing is stored then. */
+  /** Reads a checkpoint (progress: bytes read of total) and keeps it in the library (src/core/checkpoints). */
   async importCheckpoint(req: { file: File; name?: string }, ctx: CallContext<BlobReadProgress>): Promise<CheckpointImport> {
-    const t0 = performance.now();
     const bytes = await readCheckpointBlob(req.file, ctx.progress);
-    let detected: Detected | null = null;
-    try {
-      const file = readTorchFile(bytes, { mode: 'strict' });
-      const info = summarize(file);
-      detected = detectLayout(file.root);
-      const { model } = extractModel(file.root);
-      const appBytes = toApp(model);
-      const d = detected;
-      const record: CheckpointRecord = {
-        id: crypto.randomUUID(),
-        name: req.name?.trim() || baseName(req.file.name),
-        createdAt: Date.now(),
-        sourceFile: req.file.name,
-        size: req.file.size,
-        storedSize: appBytes.byteLength,
-        layout: d.layout,
-        arch: d.arch,
-        epoch: d.epoch,
-        head: headText(d),
-        summary: d.summary,
-        tensorCount: info.tensorCount,
-        parameterCount: parameterCount(model),
-      };
-      if (model.tasks) record.tasks = [...model.tasks];
-      await (await store()).putCheckpoint(record, appBytes);
-      return {
-        record,
-        detected: { layout: d.layout, arch: d.arch, summary: d.summary, stateDictPath: d.stateDictPath, prefix: d.prefix, archField: d.archField },
-        seconds: (performance.now() - t0) / 1000,
-      };
-    } catch (e) {
-      if (e instanceof TorchFileError) throw new Error(`${req.file.name} was refused (${e.code}): ${e.message}`);
-      if (e instanceof ConvertError) {
-        const what = detected ? ` (detected: ${detected.summary})` : '';
-        throw new Error(`${req.file.name} was not stored (${e.code})${what}: ${e.message}`);
-      }
-      throw e;
-    }
+    return importCheckpointBytes(await store(), bytes, { fileName: req.file.name, size: req.file.size, ...(req.name ? { name: req.name } : {}) });
   },
 
-  /** A stored checkpoint written in one of the export formats; the bytes are transferred, not copied. */
+  /** A stored checkpoint in an export format; the bytes are transferred to the page, not copied. */
   async exportCheckpoint(req: { id: string; to: ExportFormat; tasks?: string[] }, _ctx: CallContext<never>): Promise<{ name: string; bytes: Uint8Array }> {
-    const s = await store();
-    const record = await s.getCheckpoint(req.id);
-    const stored = await s.getCheckpointBytes(req.id);
-    if (!record || !stored) throw new Error(`no stored checkpoint with id ${req.id}`);
-    const { model } = extractModel(readTorchFile(stored, { mode: 'strict' }).root);
-    let bytes: Uint8Array;
-    try {
-      if (req.to === 'moco') bytes = toMoco(model);
-      else if (req.to === 'torchvision') bytes = toTorchvision(model);
-      else if (req.to === 'pipeline') bytes = toPipeline(model, req.tasks ? { tasks: req.tasks } : {});
-      else bytes = toApp(model);
-    } catch (e) {
-      if (e instanceof ConvertError) throw new Error(`'${record.name}' cannot be written in the ${req.to} format (${e.code}): ${e.message}`);
-      throw e;
-    }
-    const out = { name: `${record.name}.${req.to}.pth.tar`, bytes };
-    return Comlink.transfer(out, [bytes.buffer as ArrayBuffer]);
+    const out = await exportStoredCheckpoint(await store(), req.id, req.to, req.tasks);
+    return Comlink.transfer(out, [out.bytes.buffer as ArrayBuffer]);
   },
 };
 
