@@ -1,6 +1,9 @@
 // The one error type every torchfile failure ends up as, so callers (CLI, UI, workers) can show
 // `message` as is and branch on `code` without guessing what a RangeError from deep inside meant.
 
+/** How deep values may nest, for the reader and the writer alike (pickle has no limit of its own). */
+export const MAX_DEPTH = 1000;
+
 export type TorchFileErrorCode =
   | 'not_a_checkpoint' // neither zip, legacy pickle nor tar
   | 'tar_format' // the torch <= 0.3 tar container

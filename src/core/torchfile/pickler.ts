@@ -1,7 +1,7 @@
 // Writes a value tree as a protocol-2 pickle, the way torch.save does, using only opcodes and
 // globals that torch.load(weights_only=True) accepts. Storages become persistent ids numbered in
 // first-encounter order; the caller writes their bytes as data/<key> records.
-import { TorchFileError } from './errors.ts';
+import { MAX_DEPTH, TorchFileError } from './errors.ts';
 import { globalStatus } from './globals.ts';
 import {
   DTYPES,
@@ -17,7 +17,6 @@ import {
   type PickleValue,
 } from './values.ts';
 
-const MAX_DEPTH = 1000;
 /** CPython batches APPENDS and SETITEMS by this many */
 const BATCH = 1000;
 

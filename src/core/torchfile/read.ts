@@ -1,7 +1,7 @@
 // readTorchFile: detects the container, runs the restricted unpickler over it and checks the
 // result is a finite tree of bounded depth, so later walkers (summaries, the writer, the UI)
 // can recurse without guards.
-import { guard, TorchFileError } from './errors.ts';
+import { guard, MAX_DEPTH, TorchFileError } from './errors.ts';
 import { byteSwapped, LEGACY_MAGIC, readLegacy } from './legacy.ts';
 import { parseStorageId } from './storage-ids.ts';
 import { unpickle, type ReadMode } from './unpickler.ts';
@@ -30,7 +30,7 @@ export interface TorchFile {
 }
 
 /** Containers nested deeper than this are refused (Python's own recursion limit is 1000). */
-export const MAX_DEPTH = 1000;
+export { MAX_DEPTH } from './errors.ts';
 
 export function detectFormat(b: Uint8Array): TorchFileFormat | 'tar' | 'unknown' {
   if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && (b[2] === 3 || b[2] === 5) && (b[3] === 4 || b[3] === 6)) return 'zip';
