@@ -10,7 +10,6 @@ import { thumbnail } from '../src/core/image/decode.ts';
 import {
   DEFAULT_SIDE,
   DEFAULT_THUMB_SIDE,
-  estimateBytesPerImage,
   runImport,
   type ImportProgress,
   type ImportResult,
@@ -37,7 +36,7 @@ export interface ImportRequest {
 
 export type IngestProgress = ImportProgress | { phase: 'planning' | 'checking-space'; message: string };
 
-export interface ImportSummary extends Omit<ImportResult, 'problems'> {
+export interface ImportSummary extends Omit<ImportResult, 'problems' | 'space'> {
   kind: ImportPlan['kind'];
   planned: number;
   problemCount: number;
@@ -53,14 +52,22 @@ async function importPlan(
   concurrency = 4,
 ): Promise<ImportSummary> {
   const s = await store();
-  ctx.progress({ phase: 'checking-space', message: 'checking free browser storage' });
-  const existing = await s.storedKeys(`${plan.kind}:${plan.name}:${side}`);
-  const toStore = plan.images.filter((m) => !existing.has(m.key)).length;
-  const space = await checkSpace(navigator.storage, toStore * estimateBytesPerImage(side, thumbSide));
-  if (!space.fits) throw new Error(space.message);
-  const r = await runImport({ store: s, plan, load, options: { side, thumbSide, concurrency }, signal: ctx.signal, onProgress: ctx.progress });
+  const r = await runImport({
+    store: s,
+    plan,
+    load,
+    options: { side, thumbSide, concurrency },
+    signal: ctx.signal,
+    onProgress: ctx.progress,
+    checkSpace: async (needBytes) => {
+      ctx.progress({ phase: 'checking-space', message: 'checking free browser storage' });
+      const space = await checkSpace(navigator.storage, needBytes);
+      if (!space.fits) throw new Error(space.message);
+      return space.message;
+    },
+  });
   const { problems, ...rest } = r;
-  return { ...rest, kind: plan.kind, planned: plan.images.length, problemCount: problems.length, space: space.message };
+  return { ...rest, kind: plan.kind, planned: plan.images.length, problemCount: problems.length, space: r.space ?? '' };
 }
 
 const api = {

@@ -4,7 +4,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { ImageMeta, ImportPlan } from '../data/types.ts';
 import { Store } from '../store/store.ts';
-import { runImport, type LoadFn, type PreparedImage } from './run-import.ts';
+import { estimateBytesPerImage, runImport, type LoadFn, type PreparedImage } from './run-import.ts';
 import { checkSpace } from './storage.ts';
 
 let dbCounter = 0;
@@ -101,6 +101,21 @@ describe('runImport', () => {
     expect(r.dataset.status).toBe('failed');
     const kept = await store.listImages(r.dataset.id);
     expect(kept.length).toBe(8);
+    store.close();
+  });
+
+  it('asks about space for the images still to store, before writing; a refusal stores nothing', async () => {
+    const store = await freshStore();
+    const p = plan(12);
+    await expect(
+      runImport({ store, plan: p, load, options: opts, checkSpace: async () => Promise.reject(new Error('not enough browser storage')) }),
+    ).rejects.toThrow('not enough browser storage');
+    expect(await store.listDatasets()).toEqual([]);
+    const asked: number[] = [];
+    const first = await runImport({ store, plan: { ...p, images: p.images.slice(0, 5) }, load, options: opts });
+    const second = await runImport({ store, plan: p, load, options: opts, checkSpace: async (n) => (asked.push(n), 'fits') });
+    expect(asked).toEqual([(12 - first.stored) * estimateBytesPerImage(opts.side, opts.thumbSide)]);
+    expect(second.space).toBe('fits');
     store.close();
   });
 

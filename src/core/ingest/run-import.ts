@@ -70,6 +70,8 @@ export interface ImportResult {
    * over batches (writes are serial).
    */
   timing: { loadSeconds: number; writeSeconds: number };
+  /** What the space check said, when one was asked. */
+  space?: string;
 }
 
 export const DEFAULT_SIDE = 320;
@@ -136,14 +138,20 @@ export async function runImport(args: {
   options: ImportOptions;
   signal?: AbortSignal;
   onProgress?: (p: ImportProgress) => void;
+  /**
+   * Asked, before anything is written, whether the images still to store (about `needBytes`) fit; it
+   * throws to refuse the import and returns a line for the summary otherwise.
+   */
+  checkSpace?: (needBytes: number) => Promise<string>;
 }): Promise<ImportResult> {
   const { store, plan, load, options, signal, onProgress } = args;
   const t0 = performance.now();
   const batchSize = options.batchSize ?? 16;
   const concurrency = Math.max(1, options.concurrency ?? 4);
-  let dataset = await findOrCreateDataset(store, plan, options);
-  const stored = await store.storedKeys(dataset.id);
+  const stored = await store.storedKeys(datasetIdFor(plan, options.side));
   const todo = plan.images.filter((m) => !stored.has(m.key));
+  const space = await args.checkSpace?.(todo.length * estimateBytesPerImage(options.side, options.thumbSide));
+  let dataset = await findOrCreateDataset(store, plan, options);
   const skipped = plan.images.length - todo.length;
   const problems: ImportProblem[] = [...plan.problems];
   await store.replaceProblems(dataset.id, problems);
@@ -254,5 +262,5 @@ export async function runImport(args: {
   };
   await store.putDataset(dataset).catch(() => undefined);
   report(error ? 'failed' : cancelled ? 'cancelled' : 'done', '', true);
-  return { dataset, stored: done, skipped, failed, problems, cancelled, timing, seconds: (performance.now() - t0) / 1000, ...(error ? { error } : {}) };
+  return { dataset, stored: done, skipped, failed, problems, cancelled, timing, ...(space !== undefined ? { space } : {}), seconds: (performance.now() - t0) / 1000, ...(error ? { error } : {}) };
 }
