@@ -180,12 +180,9 @@ function convert(a: Args, bytes: Uint8Array): { detected: Detected; model: Canon
 export const convertCommand: Command = {
   name: 'convert',
   usage: 'convert IN OUT --to moco|torchvision|pipeline|app',
+  help: USAGE,
   summary: 'convert a checkpoint between MoCo, torchvision, pipeline and app formats',
   async run(args) {
-    if (args.includes('--help') || args.includes('-h')) {
-      console.log(USAGE);
-      return 0;
-    }
     const a = parseArgs(args);
     if (typeof a === 'string') {
       console.error(`moco-cxr convert: ${a}\n\n${USAGE}`);

@@ -58,12 +58,9 @@ function text(r: Report): string {
 export const inspectCommand: Command = {
   name: 'inspect',
   usage: 'inspect FILE [--json]',
+  help: USAGE,
   summary: 'show what a .pth / .pth.tar checkpoint holds',
   async run(args) {
-    if (args.includes('--help') || args.includes('-h')) {
-      console.log(USAGE);
-      return 0;
-    }
     const flags = new Set(args.filter((a) => a.startsWith('--')));
     const files = args.filter((a) => !a.startsWith('--'));
     const unknown = [...flags].filter((f) => f !== '--json' && f !== '--placeholders');

@@ -7,6 +7,8 @@ export interface Command {
   name: string;
   usage: string;
   summary: string;
+  /** the full help text, printed for `moco-cxr <command> --help` */
+  help: string;
   /** returns the exit code: 0 done, 1 failed (reason on stderr), 2 bad usage */
   run(args: string[]): Promise<number>;
 }
@@ -35,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     console.error(name === undefined ? help() : `moco-cxr: unknown command '${name}'\n\n${help()}`);
     return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return 0;
   }
   return command.run(rest);
 }
