@@ -3,6 +3,8 @@ import { defineConfig } from '@playwright/test';
 // End-to-end tests drive Debian's Chromium (no browser download) against the built app served by
 // `vite preview`. `--enable-unsafe-webgpu` gives headless Chromium a real WebGPU adapter (SwiftShader).
 const PORT = Number(process.env.E2E_PORT ?? 4174);
+// E2E_DIST: serve another build folder (`vite build --outDir X`), so that two checkouts' runs do not collide.
+const DIST = process.env.E2E_DIST ?? 'dist';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -30,7 +32,7 @@ export default defineConfig({
     trace: 'off',
   },
   webServer: {
-    command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort --outDir ${DIST}`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -5,6 +5,8 @@ import type { CallContext } from '../src/bridge/protocol.ts';
 import { initBackend, type BackendInfo, type BackendPreference } from '../src/core/backend/backend.ts';
 import { parityRun, type ParityRunInput, type ParityRunOutput } from '../src/core/models/parity.ts';
 import { WASM_PATHS } from './wasm-paths.ts';
+import { augmentDiagnostics } from './train/augment-diagnostics.ts';
+import { kernelDiagnostics } from './train/kernel-diagnostics.ts';
 
 let backend: BackendInfo | null = null;
 let deviceLost: string | null = null;
@@ -82,6 +84,9 @@ const api = {
     }
     return `aborted after ${ticks} ticks`;
   },
+
+  ...kernelDiagnostics,
+  ...augmentDiagnostics,
 };
 
 export type TrainWorkerApi = typeof api;
