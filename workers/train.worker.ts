@@ -6,6 +6,7 @@ import { initBackend, type BackendInfo, type BackendPreference } from '../src/co
 import { parityRun, type ParityRunInput, type ParityRunOutput } from '../src/core/models/parity.ts';
 import { WASM_PATHS } from './wasm-paths.ts';
 import { augmentDiagnostics } from './train/augment-diagnostics.ts';
+import { benchDiagnostics } from './train/bench-diagnostics.ts';
 import { kernelDiagnostics } from './train/kernel-diagnostics.ts';
 
 let backend: BackendInfo | null = null;
@@ -87,6 +88,7 @@ const api = {
 
   ...kernelDiagnostics,
   ...augmentDiagnostics,
+  ...benchDiagnostics,
 };
 
 export type TrainWorkerApi = typeof api;
