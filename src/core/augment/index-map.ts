@@ -62,10 +62,10 @@ export function pilFixedMatrix(a: number[]): number[] {
   return [fix(a[0]!), fix(a[1]!), fix(a[2]! + a[0]! * 0.5 + a[1]! * 0.5), fix(a[3]!), fix(a[4]!), fix(a[5]! + a[3]! * 0.5 + a[4]! * 0.5)];
 }
 
-type Path = 'copy' | 'rotate90' | 'rotate180' | 'rotate270' | 'scale' | 'fixed' | 'float';
+export type RotatePath = 'copy' | 'rotate90' | 'rotate180' | 'rotate270' | 'scale' | 'fixed' | 'float';
 
 /** Which code path Pillow 9.4 takes to rotate a width x height 8-bit image by `angle` degrees. */
-export function pilRotatePath(angle: number, width: number, height: number): Path {
+export function pilRotatePath(angle: number, width: number, height: number): RotatePath {
   const a = pyMod360(angle);
   if (a === 0) return 'copy';
   if (a === 180) return 'rotate180';
