@@ -49,7 +49,10 @@ export function fixtureEntry(fx: Pick<MocoFixture, 'entries' | 'data'>, name: st
 }
 
 /** Runs the fixture's steps on the active backend. Everything it creates is disposed. */
-export async function runMocoSteps(fx: Omit<MocoFixture, 'steps' | 'torch_f32_error'>): Promise<MocoRunResult> {
+export async function runMocoSteps(
+  fx: Omit<MocoFixture, 'steps' | 'torch_f32_error'>,
+  afterStep?: (step: number, moco: MoCo) => Promise<void>,
+): Promise<MocoRunResult> {
   const c = fx.config;
   const before = tf.memory().numTensors;
   const moco = new MoCo({ arch: c.arch, dim: c.dim, K: c.K, m: c.m, T: c.T }, { adam: { betas: [0.9, 0.999], eps: 1e-8, weightDecay: c.wd } });
@@ -72,6 +75,7 @@ export async function runMocoSteps(fx: Omit<MocoFixture, 'steps' | 'torch_f32_er
       const [loss, top1, top5] = await Promise.all([st.loss.data(), st.top1.data(), st.top5.data()]);
       steps.push({ loss: loss[0]!, top1: top1[0]!, top5: top5[0]!, ptr: moco.queuePtr, queue: Float32Array.from(await moco.queue.data()) });
       tf.dispose([st.loss, st.top1, st.top5]);
+      await afterStep?.(s, moco);
     }
     const adam: MocoRunResult['adam'] = new Map();
     for (const [name, s] of moco.optimizer.slots) {

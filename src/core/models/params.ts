@@ -151,6 +151,17 @@ export class ParamStore {
     return perm ? tf.transpose(t, perm) : t.clone();
   }
 
+  /** A PyTorch-layout value of parameter `name` (C order) as a tfjs-layout tensor (caller disposes). */
+  fromTorchLayout(name: string, data: Float32Array): tf.Tensor {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`no parameter ${name}`);
+    const perm = toTfPerm(p.kind);
+    return tf.tidy(() => {
+      const t = tf.tensor(data, p.torchShape, 'float32');
+      return perm ? tf.transpose(t, perm) : t;
+    });
+  }
+
   /** Assigns a PyTorch-layout value (already shape-checked). */
   assignTorch(name: string, data: Float32Array): void {
     const p = this.params.get(name);
