@@ -10,6 +10,7 @@ import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendPreference } from './names.ts';
 import { probeWebGpu, probeWebGl, type GpuAdapterReport, type GlRendererReport } from './probe.ts';
+import { registerAppKernels } from './kernels/index.ts';
 
 export { BACKEND_NAMES, type BackendName, type BackendPreference } from './names.ts';
 
@@ -129,6 +130,7 @@ export async function initBackend(preference: BackendPreference = 'auto', opts: 
     }
   }
   if (!active) throw new Error(`no tfjs backend could start: ${notes.join('; ')}`);
+  registerAppKernels(active);
   if (preference !== 'auto' && active !== preference) notes.push(`${preference} was requested but ${active} runs`);
   return { active, preference, notes, webgpu: gpu.report, webgl: gl, context };
 }
