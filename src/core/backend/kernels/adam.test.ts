@@ -4,22 +4,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adamUpdate, appKernelStatus } from './index.ts';
-import { adamOps, adamScalars } from './adam.ts';
-import { loadKernelFixtures, NODE_BACKENDS, relErr, useBackend, type AdamCase, type KernelFixtures } from './fixtures.testutil.ts';
+import { adamLoop, adamOps, adamScalars } from './adam.ts';
+import { loadKernelFixtures, type AdamCase, type KernelFixtures } from './fixtures.testutil.ts';
+import { NODE_BACKENDS, useBackend } from './backends.testutil.ts';
+import { relErr, worstRel } from './check.ts';
 
-// Elementwise, relative to each value (see worstRel). The cpu and wasm loops reproduce Debian's torch (an
+// Elementwise, relative to each value (check.ts, worstRel). The cpu and wasm loops reproduce Debian's torch (an
 // AVX2 build, whose add_/addcmul_ fuse their multiply-adds) bit for bit, 0 here; a torch build without FMA
 // rounds those twice and differs by an ulp, which after six steps stays below this.
 const TOL = 1e-6;
-
-/** Elementwise |a - b| <= TOL * |b|, with the tensor's own scale as the floor for values near zero. */
-function worstRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-3 * scale));
-  return worst;
-}
 
 type Step = (p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: Parameters<typeof adamUpdate>[4]) => ReturnType<typeof adamUpdate>;
 
@@ -126,5 +119,26 @@ describe('adamScalars', () => {
     expect(s.stepSize).toBe(Math.fround(1e-3 / (1 - 0.9 ** 10)));
     expect(s.bc2Sqrt).toBe(Math.fround(Math.sqrt(1 - 0.999 ** 10)));
     expect(s.oneMinusBeta2).toBe(Math.fround(1 - 0.999));
+  });
+});
+
+describe('adamLoop without fused multiply-adds', () => {
+  it('is what separate float32 tf ops compute, bit for bit (the reference for GPUs that do not fuse)', async () => {
+    await useBackend('cpu');
+    const c = fx.adam.find((a) => a.weightDecay > 0)!;
+    const get = (name: string) => fx.get('adam', c.name, name).data;
+    const n = get('param0').length;
+    let loop = { param: Float32Array.from(get('param0')), expAvg: new Float32Array(n), expAvgSq: new Float32Array(n) };
+    const viaOps = runCase(fx, c, (param, grad, expAvg, expAvgSq, h) => {
+      const next = { param: new Float32Array(n), expAvg: new Float32Array(n), expAvgSq: new Float32Array(n) };
+      adamLoop(loop.param, grad.dataSync() as Float32Array, loop.expAvg, loop.expAvgSq, adamScalars(h), next, false);
+      loop = next;
+      const [p, m, v] = adamOps(tf.backend(), { param, grad, expAvg, expAvgSq }, adamScalars(h)).map((i) => tf.engine().makeTensorFromTensorInfo(i));
+      expect(worstRel(p!.dataSync(), next.param)).toBe(0);
+      expect(worstRel(m!.dataSync(), next.expAvg)).toBe(0);
+      expect(worstRel(v!.dataSync(), next.expAvgSq)).toBe(0);
+      return { param: p!, expAvg: m!, expAvgSq: v! };
+    }, relErr);
+    expect(Math.max(viaOps.param, viaOps.expAvg, viaOps.expAvgSq)).toBeLessThan(TOL);
   });
 });

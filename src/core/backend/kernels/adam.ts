@@ -62,6 +62,8 @@ export function adamScalars(h: AdamHyper): AdamScalars {
  * everything else after each operation. A product of two float32 values is exact in float64, so
  * f32(c + a*b) in float64 is that fused multiply-add (up to a double rounding too rare to matter); with
  * these rules the fixtures of scripts/fixtures/torch_kernels.py are reproduced bit for bit.
+ * `fused: false` rounds those products too: what a backend without fused multiply-adds computes (separate
+ * tf ops, or a GPU that evaluates WGSL's fma() as a multiply and an add, as SwiftShader does).
  */
 export function adamLoop(
   p: Float32Array,
@@ -70,13 +72,15 @@ export function adamLoop(
   v: Float32Array,
   s: AdamScalars,
   out: { param: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array },
+  fused = true,
 ): void {
   const { weightDecay: wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, bc2Sqrt, eps } = s;
+  const r = fused ? (x: number) => x : f32; // rounding of the products that torch fuses into an add
   for (let i = 0; i < p.length; i++) {
     const pi = p[i]!;
-    const gi = wd !== 0 ? f32(g[i]! + wd * pi) : g[i]!;
-    const mi = f32(f32(beta1 * m[i]!) + oneMinusBeta1 * gi);
-    const vi = f32(f32(beta2 * v[i]!) + f32(oneMinusBeta2 * gi) * gi);
+    const gi = wd !== 0 ? f32(g[i]! + r(wd * pi)) : g[i]!;
+    const mi = f32(f32(beta1 * m[i]!) + r(oneMinusBeta1 * gi));
+    const vi = f32(f32(beta2 * v[i]!) + r(f32(oneMinusBeta2 * gi) * gi));
     const denom = f32(f32(f32(Math.sqrt(vi)) / bc2Sqrt) + eps);
     out.param[i] = f32(pi - f32(f32(stepSize * mi) / denom));
     out.expAvg[i] = mi;

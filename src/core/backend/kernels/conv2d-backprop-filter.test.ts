@@ -7,7 +7,9 @@ import { appKernelsRegistered, registerAppKernels, stockConv2dBackpropFilter } f
 import { conv2dBackpropFilterKernel, filterGradGeometry, filterGradOps, type FilterGradGeometry } from './conv2d-backprop-filter.ts';
 import { splitK } from './conv2d-backprop-filter-webgpu.ts';
 import { stockKernel } from './registry.ts';
-import { loadKernelFixtures, NODE_BACKENDS, relErr, useBackend } from './fixtures.testutil.ts';
+import { loadKernelFixtures } from './fixtures.testutil.ts';
+import { NODE_BACKENDS, useBackend } from './backends.testutil.ts';
+import { relErr } from './check.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 const ex = (t: number, b: number, l: number, r: number): Pad => [[0, 0], [t, b], [l, r], [0, 0]];

@@ -1,10 +1,9 @@
-// Reads the kernel fixtures written by scripts/fixtures/torch_kernels.py (Debian torch 1.13), and the
-// comparison the kernel tests share.
+// Reads the kernel fixtures written by scripts/fixtures/torch_kernels.py (Debian torch 1.13), for the Node
+// tests and the end-to-end spec alike (no tfjs here, so Playwright's process does not load it).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { ensureFixtures } from '../../../../scripts/fixtures/ensure.ts';
+import type { AdamCheckCase, ConvCheckCase, KernelCheckInput } from './check.ts';
 
 export interface ConvCase {
   name: string;
@@ -57,23 +56,36 @@ export function loadKernelFixtures(): KernelFixtures {
   };
 }
 
-/** max |a - b| / max |b| (absolute when b is all zero). */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return s > 0 ? d / s : d;
-}
-
-/** The Node backends the kernels are tested on; wasm loads its binary from node_modules. */
-export const NODE_BACKENDS = ['cpu', 'wasm'] as const;
-
-export async function useBackend(name: string): Promise<void> {
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not start`);
-  await tf.ready();
+/** The fixture cases as kernelCheck input: every conv case with torch's dw, every Adam case with all steps. */
+export function checkInputFromFixtures(fx: KernelFixtures): KernelCheckInput {
+  const conv: ConvCheckCase[] = fx.conv.map((c) => {
+    const dw = fx.get('conv', c.name, 'dw');
+    const [t, b, l, r] = c.pad;
+    return {
+      name: c.name,
+      x: fx.get('conv', c.name, 'x'),
+      dy: fx.get('conv', c.name, 'dy'),
+      filterShape: dw.shape as [number, number, number, number],
+      strides: c.stride,
+      pad: [[0, 0], [t, b], [l, r], [0, 0]],
+      expected: dw.data,
+    };
+  });
+  const adam: AdamCheckCase[] = fx.adam.map((c) => {
+    const get = (name: string) => fx.get('adam', c.name, name).data;
+    const steps = Array.from({ length: c.steps }, (_, i) => i + 1);
+    return {
+      name: c.name,
+      shape: fx.get('adam', c.name, 'param0').shape,
+      param0: get('param0'),
+      grads: steps.map((s) => get(`grad${s}`)),
+      hyper: { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay },
+      expected: {
+        param: steps.map((s) => get(`param${s}`)),
+        expAvg: steps.map((s) => get(`exp_avg${s}`)),
+        expAvgSq: steps.map((s) => get(`exp_avg_sq${s}`)),
+      },
+    };
+  });
+  return { conv, adam };
 }
