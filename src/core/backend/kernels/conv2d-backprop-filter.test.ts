@@ -120,6 +120,15 @@ describe.each(NODE_BACKENDS)('Conv2DBackpropFilter on %s', (backend) => {
     expect(tf.memory().numBytes).toBe(mem0.numBytes - (2 * 9 * 9 * 8 + 2 * 5 * 5 * 16) * 4);
   });
 
+  it('an empty batch gives a zero gradient of the filter shape', () => {
+    const x = tf.zeros([0, 5, 5, 3]);
+    const dy = tf.zeros([0, 5, 5, 4]);
+    const dw = filterGrad(x, dy, [3, 3, 3, 4], 1, 'same');
+    expect(dw.shape).toEqual([3, 3, 3, 4]);
+    expect(Array.from(dw.dataSync()).every((v) => v === 0)).toBe(true);
+    tf.dispose([x, dy, dw]);
+  });
+
   it('called by a backend with bare TensorInfos, takes no reference it does not give back', () => {
     const x = tf.tensor4d(rand([1, 6, 6, 4], 3), [1, 6, 6, 4]);
     const dy = tf.tensor4d(rand([1, 6, 6, 5], 4), [1, 6, 6, 5]);

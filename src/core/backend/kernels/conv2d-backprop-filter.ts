@@ -84,12 +84,10 @@ export function filterGradGeometry(xShape: number[], dyShape: number[], attrs: A
 export const IM2COL_LIMIT = 4 << 20;
 
 /**
- * The filter gradient from tf ops, on the active backend. The input is laid out once as
+ * The filter gradient from tf ops on the active backend (the webgl path). The input is laid out once as
  * [sh, sw, Ci, N, H/sh, W/sw] (stride phases first, channels before positions), so that every tap's window
- * is a plain slice with contiguous rows and is already the transposed [Ci, M] operand: the products are
- * plain matMuls with no transposed operand and their results are HWIO rows as they stand. On wasm this
- * matters: its BatchMatMul leaves XNNPACK for a naive loop (about 10 times slower) when asked to transpose,
- * its StridedSlice with a step is a per-element loop, and its Concat of narrow pieces is slower still.
+ * is a plain slice, no strided one, and is already the [Ci, M] operand: the products need no transposed
+ * operand and their rows are HWIO rows as they stand.
  */
 export function filterGradOps(x: tf.Tensor4D, dy: tf.Tensor4D, g: FilterGradGeometry, im2colLimit = IM2COL_LIMIT): tf.Tensor4D {
   return tf.tidy(() => {
@@ -106,7 +104,7 @@ export function filterGradOps(x: tf.Tensor4D, dy: tf.Tensor4D, g: FilterGradGeom
     if (bottom < 0 || right < 0) xp = tf.slice(xp, [0, 0, 0, 0], [n, inH + Math.min(0, bottom), inW + Math.min(0, right), c]);
     if (top > 0 || left > 0 || bottom > 0 || right > 0)
       xp = tf.pad(xp, [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]]);
-    // [sh*sw, C*N, hs, ws]: rank 4, since wasm slices tensors of rank 5 and up element by element in JS.
+    // [sh*sw, C*N, hs, ws]: rank 4, since some backends (wasm) slice tensors of rank 5 and up element by element.
     const phases = tf.reshape(tf.transpose(tf.reshape(xp, [n, hs, sh, ws, sw, c]), [2, 4, 5, 0, 1, 3]), [sh * sw, c * n, hs, ws]);
     const tap = (i: number, j: number): tf.Tensor2D => {
       const [ai, bi, aj, bj] = [Math.floor(i / sh), i % sh, Math.floor(j / sw), j % sw];
@@ -139,6 +137,8 @@ export const conv2dBackpropFilterKernel: tf.KernelFunc = (args) => {
   const g = filterGradGeometry(x.shape, dy.shape, attrs);
   if (typeof g === 'string') return unsupported(backendName, g, args);
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') return unsupported(backendName, `dtype ${x.dtype}/${dy.dtype}`, args);
+  // An empty batch or image: nothing to sum, and no buffer to bind on webgpu.
+  if (g.n * g.outH * g.outW * g.inH * g.inW === 0) return handOff(tf.zeros(attrs.filterShape), backend);
   if (backendName === 'webgpu') return filterGradWebGpu(backend as unknown as WebGPUBackend, x, dy, g);
   const host = backendName === 'cpu' ? cpuMemory(backend) : backendName === 'wasm' ? wasmMemory(backend) : null;
   const dyt = asTensor(dy, backend);
