@@ -1,6 +1,8 @@
 // torch.optim.Adam (PyTorch 1.13: amsgrad off, coupled L2 weight decay) over named tf.Variables, with its
-// state kept per parameter name so that it reads from and writes to torch's optimizer state_dict.
+// state kept per parameter name so that it reads from and writes to torch's optimizer state_dict. Each
+// update is the engine's fused kernel (src/core/backend/kernels/adam.ts), one dispatch per parameter.
 import * as tf from '@tensorflow/tfjs';
+import { adamUpdate } from '../backend/kernels/adam.ts';
 
 export interface AdamHyper {
   betas: [number, number];
@@ -14,27 +16,6 @@ export interface AdamSlot {
   expAvgSq: tf.Variable;
 }
 
-/** One Adam update in torch's arithmetic order; returns new tensors (the caller assigns them). */
-export function adamUpdateOps(
-  param: tf.Tensor,
-  grad: tf.Tensor,
-  expAvg: tf.Tensor,
-  expAvgSq: tf.Tensor,
-  h: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number },
-): { param: tf.Tensor; expAvg: tf.Tensor; expAvgSq: tf.Tensor } {
-  return tf.tidy(() => {
-    const g = h.weightDecay !== 0 ? tf.add(grad, tf.mul(param, h.weightDecay)) : grad;
-    const m = tf.add(tf.mul(expAvg, h.beta1), tf.mul(g, 1 - h.beta1));
-    const v = tf.add(tf.mul(expAvgSq, h.beta2), tf.mul(tf.mul(g, g), 1 - h.beta2));
-    // bias corrections in float64 on the host, as torch computes them from a Python float step
-    const bc1 = 1 - h.beta1 ** h.step;
-    const bc2 = 1 - h.beta2 ** h.step;
-    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), h.eps);
-    const p = tf.sub(param, tf.mul(tf.div(m, denom), h.lr / bc1));
-    return { param: p, expAvg: m, expAvgSq: v };
-  });
-}
-
 /** tf.variable shares its initial value's data and leaves that tensor alive: dispose it. */
 function zerosVariable(like: tf.Tensor): tf.Variable {
   const z = tf.zerosLike(like);
@@ -43,7 +24,7 @@ function zerosVariable(like: tf.Tensor): tf.Variable {
   return v;
 }
 
-export type AdamUpdate = typeof adamUpdateOps;
+export type AdamUpdate = typeof adamUpdate;
 
 export class Adam {
   readonly slots = new Map<string, AdamSlot>();
@@ -51,7 +32,7 @@ export class Adam {
   constructor(
     readonly params: Map<string, tf.Variable>,
     readonly hyper: AdamHyper,
-    private readonly update: AdamUpdate = adamUpdateOps,
+    private readonly update: AdamUpdate = adamUpdate,
   ) {}
 
   private slot(name: string, p: tf.Variable): AdamSlot {

@@ -6,7 +6,7 @@
 // Images are NHWC [N, H, W, 3]; the queue is [C, K], one key per column, as builder.py keeps it.
 import * as tf from '@tensorflow/tfjs';
 import { createModel, loadStateDict, type Arch, type StateEntryInput, type TorchModel } from '../models/index.ts';
-import { Adam, adamUpdateOps, type AdamHyper, type AdamUpdate } from './adam.ts';
+import { Adam, type AdamHyper, type AdamUpdate } from './adam.ts';
 
 export interface MocoConfig {
   arch: Arch;
@@ -34,7 +34,7 @@ export interface StepStats {
 export interface MocoOptions {
   seed?: number;
   adam?: AdamHyper;
-  /** the fused Adam kernel where one is registered; tf ops by default */
+  /** the Adam update (default: the engine's fused kernel) */
   adamUpdate?: AdamUpdate;
 }
 
@@ -68,7 +68,7 @@ export class MoCo {
     });
     this.queue = tf.variable(unit, false);
     unit.dispose();
-    this.optimizer = new Adam(this.encoderQ.trainableVariables(), opts.adam ?? MOCO_CXR_ADAM, opts.adamUpdate ?? adamUpdateOps);
+    this.optimizer = new Adam(this.encoderQ.trainableVariables(), opts.adam ?? MOCO_CXR_ADAM, opts.adamUpdate);
   }
 
   /** param_k.data.copy_(param_q.data): parameters only; encoder_k keeps its own BN buffers. */
