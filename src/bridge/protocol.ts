@@ -12,7 +12,9 @@ export type WorkerMethod<I = any, O = any, P = any> = (input: I, ctx: CallContex
 export type WorkerApi = Record<string, WorkerMethod>;
 
 export type InputOf<M> = M extends WorkerMethod<infer I, unknown, unknown> ? I : never;
-export type OutputOf<M> = M extends WorkerMethod<never, infer O, never> ? O : never;
+// `ctx: never` accepts any context type: a method whose progress type is not `never` is still matched
+// when it is a function-typed property (strict variance), not only when it is a method (bivariant).
+export type OutputOf<M> = M extends (input: never, ctx: never) => Promise<infer O> ? O : never;
 export type ProgressOf<M> = M extends WorkerMethod<never, unknown, infer P> ? P : never;
 
 /** What the page-side comlink proxy sees of an exposed worker. */

@@ -4,8 +4,8 @@ import type { DBSchema } from 'idb';
 import type { DatasetKind, ImageMeta, LabelState, Split } from '../data/types.ts';
 
 export const DB_NAME = 'moco-cxr';
-/** 1: datasets, images, pixels, thumbs, problems. 2: + checkpoints, checkpointBytes. */
-export const DB_VERSION = 2;
+/** 1: datasets, images, pixels, thumbs, problems. 2: + checkpoints, checkpointBytes. 3: + runs. */
+export const DB_VERSION = 3;
 
 export type DatasetStatus = 'importing' | 'complete' | 'cancelled' | 'failed';
 
@@ -91,6 +91,48 @@ export interface CheckpointRecord {
   parameterCount: number;
 }
 
+/** Where a training run is: 'running' is also what a run interrupted by a closed tab or a crash shows
+ *  until it resumes (its worker is gone; the page resumes it from its last checkpoint). */
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'complete' | 'failed';
+
+export interface RunPoint {
+  globalStep: number;
+  epoch: number;
+  loss: number;
+  top1: number;
+  top5: number;
+  lr: number;
+  imagesPerSecond: number;
+}
+
+/** A MoCo pretraining run. Its resumable state is the checkpoint `checkpointId` (app format, MoCo state
+ *  and Adam included); `progress` is where that checkpoint stands. */
+export interface RunRecord {
+  id: string;
+  kind: 'moco';
+  name: string;
+  datasetId: string;
+  /** PretrainSettings as JSON-safe data */
+  settings: import('../moco/settings.ts').PretrainSettings;
+  status: RunStatus;
+  /** at the last checkpoint: completed epochs, steps into the current epoch, steps in all */
+  progress: { epoch: number; step: number; globalStep: number };
+  stepsPerEpoch: number;
+  imageCount: number;
+  /** the latest resumable checkpoint, and the epoch-end checkpoints kept */
+  checkpointId: string | null;
+  epochCheckpoints: string[];
+  /** the loss curve, thinned to at most HISTORY_MAX points */
+  history: RunPoint[];
+  /** why the run last stopped or fell back (a lost device, no memory, a full storage), if it did */
+  message?: string;
+  backend?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const HISTORY_MAX = 2000;
+
 export interface StoredCheckpointBytes {
   id: string;
   bytes: Uint8Array;
@@ -104,4 +146,5 @@ export interface MocoCxrDB extends DBSchema {
   problems: { key: number; value: StoredProblem; indexes: { byDataset: string } };
   checkpoints: { key: string; value: CheckpointRecord };
   checkpointBytes: { key: string; value: StoredCheckpointBytes };
+  runs: { key: string; value: RunRecord };
 }

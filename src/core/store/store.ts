@@ -10,6 +10,7 @@ import {
   type DatasetRecord,
   type LabelCounts,
   type MocoCxrDB,
+  type RunRecord,
   type StoredImage,
   type StoredPixels,
   type StoredProblem,
@@ -50,6 +51,9 @@ export class Store {
         if (oldVersion < 2) {
           if (!db.objectStoreNames.contains('checkpoints')) db.createObjectStore('checkpoints', { keyPath: 'id' });
           if (!db.objectStoreNames.contains('checkpointBytes')) db.createObjectStore('checkpointBytes', { keyPath: 'id' });
+        }
+        if (oldVersion < 3) {
+          if (!db.objectStoreNames.contains('runs')) db.createObjectStore('runs', { keyPath: 'id' });
         }
       },
       // Another tab upgrading the schema: close so it can proceed; this tab reloads its data lazily.
@@ -236,6 +240,60 @@ export class Store {
     void tx.objectStore('checkpoints').delete(id);
     void tx.objectStore('checkpointBytes').delete(id);
     await tx.done;
+  }
+
+  // --- training runs ---------------------------------------------------------------------------
+
+  listRuns(): Promise<RunRecord[]> {
+    return this.db.getAll('runs').then((all) => all.sort((a, b) => a.createdAt - b.createdAt));
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return this.db.get('runs', id);
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    try {
+      await this.db.put('runs', run);
+    } catch (e) {
+      if (isQuotaError(e)) throw new StorageFullError(`browser storage is full: the run '${run.name}' could not be saved`);
+      throw e;
+    }
+  }
+
+  /**
+   * Stores a run's new checkpoint and the run record pointing at it in one transaction, then deletes
+   * the checkpoints the run no longer keeps. A refused write (full storage) leaves the previous
+   * checkpoint and record as they were.
+   */
+  async putRunCheckpoint(run: RunRecord, record: CheckpointRecord, bytes: Uint8Array, drop: string[]): Promise<void> {
+    const tx = this.db.transaction(['runs', 'checkpoints', 'checkpointBytes'], 'readwrite');
+    const done = tx.done;
+    done.catch(() => undefined);
+    try {
+      tx.objectStore('checkpointBytes').put({ id: record.id, bytes }).catch(() => undefined);
+      tx.objectStore('checkpoints').put(record).catch(() => undefined);
+      tx.objectStore('runs').put(run).catch(() => undefined);
+      await done;
+    } catch (e) {
+      try {
+        tx.abort();
+      } catch {
+        /* already finished */
+      }
+      if (isQuotaError(e) || isQuotaError(tx.error)) {
+        throw new StorageFullError(`browser storage is full: the checkpoint of run '${run.name}' (${(bytes.byteLength / 1e6).toFixed(1)} MB) could not be stored; the previous checkpoint is kept`);
+      }
+      throw e;
+    }
+    for (const id of drop) await this.deleteCheckpoint(id);
+  }
+
+  async deleteRun(id: string, withCheckpoints: boolean): Promise<void> {
+    const run = await this.getRun(id);
+    if (!run) return;
+    if (withCheckpoints) for (const c of new Set([run.checkpointId, ...run.epochCheckpoints])) if (c) await this.deleteCheckpoint(c);
+    await this.db.delete('runs', id);
   }
 
   /** Recomputes split counts and label statistics from what is stored (bytes are kept as batches land). */
