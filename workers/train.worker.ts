@@ -8,9 +8,11 @@ import { WASM_PATHS } from './wasm-paths.ts';
 import { augmentDiagnostics } from './train/augment-diagnostics.ts';
 import { benchDiagnostics } from './train/bench-diagnostics.ts';
 import { kernelDiagnostics } from './train/kernel-diagnostics.ts';
+import { pretrainApi } from './train/pretrain.ts';
 
 let backend: BackendInfo | null = null;
 let deviceLost: string | null = null;
+let lastPreference: BackendPreference = 'auto';
 
 export interface OpCheck {
   backend: string;
@@ -19,16 +21,21 @@ export interface OpCheck {
   millis: number;
 }
 
+async function startBackend(preference: BackendPreference): Promise<BackendInfo> {
+  deviceLost = null;
+  lastPreference = preference;
+  backend = await initBackend(preference, {
+    wasmPaths: WASM_PATHS,
+    onDeviceLost: (reason) => {
+      deviceLost = reason;
+    },
+  });
+  return backend;
+}
+
 const api = {
   async initBackend(preference: BackendPreference, _ctx: CallContext<never>): Promise<BackendInfo> {
-    deviceLost = null;
-    backend = await initBackend(preference, {
-      wasmPaths: WASM_PATHS,
-      onDeviceLost: (reason) => {
-        deviceLost = reason;
-      },
-    });
-    return backend;
+    return startBackend(preference);
   },
 
   async backendStatus(_: null, _ctx: CallContext<never>): Promise<{ backend: BackendInfo | null; deviceLost: string | null; memory: tf.MemoryInfo }> {
@@ -86,6 +93,13 @@ const api = {
     return `aborted after ${ticks} ticks`;
   },
 
+  ...pretrainApi({
+    restoreBackend: async () => {
+      await startBackend(lastPreference);
+    },
+    deviceLost: () => deviceLost,
+    hasBackend: () => backend !== null,
+  }),
   ...kernelDiagnostics,
   ...augmentDiagnostics,
   ...benchDiagnostics,

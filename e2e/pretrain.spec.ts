@@ -1,0 +1,63 @@
+// MoCo pretraining from the page: a demo dataset, a small ResNet-18 run in the training worker (the auto
+// backend: wasm here), live numbers, pause and resume, a reload mid-run that resumes from the last
+// checkpoint, and the MoCo-format download, which PyTorch loads as main_moco.py --resume does.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { PYTHON, REPO_ROOT } from '../scripts/fixtures/ensure.ts';
+
+test('pretrain: live numbers, pause/resume, reload resumes from the checkpoint, MoCo download loads in PyTorch', async ({ page }) => {
+  test.setTimeout(420_000);
+  await page.goto('./#/datasets');
+  await page.getByLabel('Stored size').fill('64');
+  await page.getByLabel('Demo image count').fill('24');
+  await page.getByRole('button', { name: 'Generate demo dataset' }).click();
+  await expect(page.getByTestId('import-result')).toBeVisible({ timeout: 120_000 });
+
+  await page.goto('./#/pretrain');
+  await page.getByLabel('Run name').fill('tiny');
+  await page.getByLabel('Batch size').fill('4');
+  await page.getByLabel('Queue length K').fill('16');
+  await page.getByLabel('Image size').fill('32');
+  await page.getByLabel('Crop').fill('32');
+  await page.getByLabel('Epochs').fill('3');
+  await page.getByLabel('Learning rate').fill('0.001');
+  await page.getByLabel('Checkpoint every (steps)').fill('2');
+  await expect(page.getByTestId('run-plan')).toContainText('6 steps per epoch (24 images, batch 4');
+  await page.getByRole('button', { name: 'Start pretraining' }).click();
+
+  const run = page.getByRole('listitem', { name: 'Run tiny' });
+  await expect(run.getByTestId('live-loss')).toHaveText(/^\d+\.\d{4}$/, { timeout: 120_000 });
+  await expect(run.getByTestId('live-step')).toHaveText(/^[3-9]|^1\d/, { timeout: 120_000 });
+
+  await run.getByRole('button', { name: 'Pause' }).click();
+  await expect(run.getByTestId('run-status')).toHaveText('paused', { timeout: 60_000 });
+  await run.getByRole('button', { name: 'Resume' }).click();
+  await expect(run.getByTestId('run-status')).toHaveText('running');
+  await expect(run.getByTestId('live-checkpoint')).toContainText('interval', { timeout: 120_000 });
+  const before = Number(/^(\d+)/.exec((await run.getByTestId('live-step').textContent()) ?? '')?.[1]);
+
+  // a reload kills the worker mid-run; the page resumes the run from its last checkpoint
+  await page.reload();
+  await expect(page.getByRole('status')).toContainText(/Resuming 'tiny' from the last checkpoint \(step \d+\)/, { timeout: 30_000 });
+  const resumedAt = Number(/\(step (\d+)\)/.exec((await page.getByRole('status').textContent()) ?? '')?.[1]);
+  expect(resumedAt).toBeGreaterThanOrEqual(2);
+  expect(resumedAt).toBeLessThanOrEqual(before + 2);
+  await expect(run.getByTestId('run-status')).toHaveText('complete', { timeout: 240_000 });
+  await expect(run.getByRole('img', { name: /^Loss from/ })).toBeVisible();
+
+  const dir = mkdtempSync(join(tmpdir(), 'pretrain-e2e-'));
+  try {
+    const download = page.waitForEvent('download');
+    await run.getByRole('button', { name: 'Download MoCo checkpoint (.pth.tar)' }).click();
+    const file = join(dir, (await download).suggestedFilename());
+    await (await download).saveAs(file);
+    expect(file).toMatch(/tiny-epoch3-step18\.pth\.tar$/);
+    const out = JSON.parse(execFileSync(PYTHON, [join(REPO_ROOT, 'scripts/fixtures/torch_moco_resume.py'), '--check', file], { encoding: 'utf8' })) as Record<string, unknown>;
+    expect(out).toMatchObject({ epoch: 3, arch: 'resnet18', dim: 128, K: 16, queue_ptr: (18 * 4) % 16, adam_steps: [18], adam_state_count: 64, queue_unit: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
