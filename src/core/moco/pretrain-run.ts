@@ -192,6 +192,7 @@ export async function runPretraining(store: Store, runId: string, hooks: RunHook
         }
         continue;
       }
+      console.error('pretraining failed:', e, (e as Error)?.stack);
       await save({ status: 'failed', message });
       throw e;
     } finally {

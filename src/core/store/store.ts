@@ -5,6 +5,7 @@ import { summarizeLabels } from '../data/browse.ts';
 import type { ImageMeta, Split } from '../data/types.ts';
 import {
   type CheckpointRecord,
+  CHECKPOINT_PART_BYTES,
   DB_NAME,
   DB_VERSION,
   type DatasetRecord,
@@ -14,6 +15,7 @@ import {
   type StoredImage,
   type StoredPixels,
   type StoredProblem,
+  type StoredCheckpointBytes,
 } from './schema.ts';
 
 /** Raised when the browser refuses to store more (quota); what was stored before stays. */
@@ -29,6 +31,15 @@ export interface ImageToStore {
 
 /** Keys [dataset, *] of a compound-key store. */
 const datasetRange = (dataset: string) => IDBKeyRange.bound([dataset, ''], [dataset, '\uffff\uffff'], false, false);
+
+/** Writes bytes as parts of CHECKPOINT_PART_BYTES into the checkpointBytes store of a running transaction. */
+function putParts(store: { put(v: StoredCheckpointBytes): Promise<unknown> }, id: string, bytes: Uint8Array): void {
+  const n = Math.max(1, Math.ceil(bytes.byteLength / CHECKPOINT_PART_BYTES));
+  for (let i = 0; i < n; i++) {
+    const part = bytes.subarray(i * CHECKPOINT_PART_BYTES, (i + 1) * CHECKPOINT_PART_BYTES);
+    store.put(i === 0 ? { id, bytes: part, parts: n } : { id: `${id}#${i}`, bytes: part }).catch(() => undefined);
+  }
+}
 
 export function isQuotaError(e: unknown): boolean {
   return e instanceof Error && (e.name === 'QuotaExceededError' || /quota/i.test(e.message));
@@ -184,7 +195,7 @@ export class Store {
     const done = tx.done;
     done.catch(() => undefined); // awaited below; an abort must not also surface as unhandled
     try {
-      tx.objectStore('checkpointBytes').put({ id: record.id, bytes }).catch(() => undefined);
+      putParts(tx.objectStore('checkpointBytes'), record.id, bytes);
       tx.objectStore('checkpoints').put(record).catch(() => undefined);
       await done;
     } catch (e) {
@@ -209,7 +220,21 @@ export class Store {
   }
 
   async getCheckpointBytes(id: string): Promise<Uint8Array | undefined> {
-    return (await this.db.get('checkpointBytes', id))?.bytes;
+    const tx = this.db.transaction('checkpointBytes');
+    const first = await tx.store.get(id);
+    if (!first) return undefined;
+    const n = first.parts ?? 1;
+    if (n === 1) return first.bytes;
+    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => tx.store.get(`${id}#${i + 1}`)));
+    const parts = [first, ...rest];
+    if (parts.some((p) => !p)) throw new Error(`checkpoint ${id}: a stored part is missing`);
+    const out = new Uint8Array(parts.reduce((a, p) => a + p!.bytes.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p!.bytes, at);
+      at += p!.bytes.byteLength;
+    }
+    return out;
   }
 
   /** Renames a stored checkpoint; returns the updated record. */
@@ -238,7 +263,10 @@ export class Store {
   async deleteCheckpoint(id: string): Promise<void> {
     const tx = this.db.transaction(['checkpoints', 'checkpointBytes'], 'readwrite');
     void tx.objectStore('checkpoints').delete(id);
-    void tx.objectStore('checkpointBytes').delete(id);
+    const bytes = tx.objectStore('checkpointBytes');
+    const first = await bytes.get(id);
+    for (let i = 1; i < (first?.parts ?? 1); i++) void bytes.delete(`${id}#${i}`);
+    void bytes.delete(id);
     await tx.done;
   }
 
@@ -271,7 +299,7 @@ export class Store {
     const done = tx.done;
     done.catch(() => undefined);
     try {
-      tx.objectStore('checkpointBytes').put({ id: record.id, bytes }).catch(() => undefined);
+      putParts(tx.objectStore('checkpointBytes'), record.id, bytes);
       tx.objectStore('checkpoints').put(record).catch(() => undefined);
       tx.objectStore('runs').put(run).catch(() => undefined);
       await done;
