@@ -132,6 +132,7 @@ export async function runPretraining(store: Store, runId: string, hooks: RunHook
   const images = await store.listImages(run.datasetId);
   if (images.length === 0) throw new Error('the run\'s dataset has no stored images (deleted?)');
   const keys = images.map((i) => i.key);
+  await store.sweepOrphanBytes();
   let recoveries = 0;
   const save = async (patch: Partial<RunRecord>) => {
     run = { ...(run as RunRecord), ...patch, updatedAt: Date.now() };

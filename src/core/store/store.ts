@@ -1,6 +1,6 @@
 // Access to the app's IndexedDB: datasets, images (metadata, pixels, thumbnails) and import problems.
 // Works wherever `indexedDB` exists: the page, workers, and Node tests (fake-indexeddb).
-import { openDB, type IDBPDatabase } from 'idb';
+import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { summarizeLabels } from '../data/browse.ts';
 import type { ImageMeta, Split } from '../data/types.ts';
 import {
@@ -15,7 +15,6 @@ import {
   type StoredImage,
   type StoredPixels,
   type StoredProblem,
-  type StoredCheckpointBytes,
 } from './schema.ts';
 
 /** Raised when the browser refuses to store more (quota); what was stored before stays. */
@@ -31,15 +30,6 @@ export interface ImageToStore {
 
 /** Keys [dataset, *] of a compound-key store. */
 const datasetRange = (dataset: string) => IDBKeyRange.bound([dataset, ''], [dataset, '\uffff\uffff'], false, false);
-
-/** Writes bytes as parts of CHECKPOINT_PART_BYTES into the checkpointBytes store of a running transaction. */
-function putParts(store: { put(v: StoredCheckpointBytes): Promise<unknown> }, id: string, bytes: Uint8Array): void {
-  const n = Math.max(1, Math.ceil(bytes.byteLength / CHECKPOINT_PART_BYTES));
-  for (let i = 0; i < n; i++) {
-    const part = bytes.subarray(i * CHECKPOINT_PART_BYTES, (i + 1) * CHECKPOINT_PART_BYTES);
-    store.put(i === 0 ? { id, bytes: part, parts: n } : { id: `${id}#${i}`, bytes: part }).catch(() => undefined);
-  }
-}
 
 export function isQuotaError(e: unknown): boolean {
   return e instanceof Error && (e.name === 'QuotaExceededError' || /quota/i.test(e.message));
@@ -189,14 +179,49 @@ export class Store {
 
   // --- checkpoints --------------------------------------------------------------------------
 
-  /** Stores a checkpoint's record and bytes in one transaction: both land or neither does. */
+  /**
+   * Stores a checkpoint's bytes, then its record: the record is the commit point, so a checkpoint is
+   * listed only once all its bytes are stored. Parts go in transactions of their own (Chrome aborts a
+   * transaction that carries more than about 128 MB); a refused part removes the parts already written.
+   */
   async putCheckpoint(record: CheckpointRecord, bytes: Uint8Array): Promise<void> {
-    const tx = this.db.transaction(['checkpoints', 'checkpointBytes'], 'readwrite');
+    const full = () => new StorageFullError(`browser storage is full: the checkpoint '${record.name}' (${(bytes.byteLength / 1e6).toFixed(1)} MB) could not be stored; delete stored checkpoints or datasets to make room`);
+    await this.putBytes(record.id, bytes, full);
+    await this.commitRecords(record.id, full, (tx) => tx.objectStore('checkpoints').put(record));
+  }
+
+  private async putBytes(id: string, bytes: Uint8Array, full: () => Error): Promise<void> {
+    const n = Math.max(1, Math.ceil(bytes.byteLength / CHECKPOINT_PART_BYTES));
+    try {
+      for (let i = 0; i < n; i++) {
+        const part = bytes.subarray(i * CHECKPOINT_PART_BYTES, (i + 1) * CHECKPOINT_PART_BYTES);
+        await this.db.put('checkpointBytes', i === 0 ? { id, bytes: part, parts: n } : { id: `${id}#${i}`, bytes: part });
+      }
+    } catch (e) {
+      await this.deleteBytes(id, n).catch(() => undefined);
+      if (isQuotaError(e)) throw full();
+      throw e;
+    }
+  }
+
+  private async deleteBytes(id: string, parts: number): Promise<void> {
+    const tx = this.db.transaction('checkpointBytes', 'readwrite');
+    for (let i = 1; i < parts; i++) void tx.store.delete(`${id}#${i}`).catch(() => undefined);
+    void tx.store.delete(id).catch(() => undefined);
+    await tx.done;
+  }
+
+  /** The small transaction that makes stored bytes a checkpoint; on failure the bytes go again. */
+  private async commitRecords(
+    id: string,
+    full: () => Error,
+    write: (tx: IDBPTransaction<MocoCxrDB, ('runs' | 'checkpoints')[], 'readwrite'>) => Promise<unknown>,
+  ): Promise<void> {
+    const tx = this.db.transaction(['runs', 'checkpoints'], 'readwrite');
     const done = tx.done;
     done.catch(() => undefined); // awaited below; an abort must not also surface as unhandled
     try {
-      putParts(tx.objectStore('checkpointBytes'), record.id, bytes);
-      tx.objectStore('checkpoints').put(record).catch(() => undefined);
+      write(tx).catch(() => undefined);
       await done;
     } catch (e) {
       try {
@@ -204,11 +229,21 @@ export class Store {
       } catch {
         /* already finished */
       }
-      if (isQuotaError(e) || isQuotaError(tx.error)) {
-        throw new StorageFullError(`browser storage is full: the checkpoint '${record.name}' (${(bytes.byteLength / 1e6).toFixed(1)} MB) could not be stored; delete stored checkpoints or datasets to make room`);
-      }
+      const n = Math.max(1, (await this.db.get('checkpointBytes', id).catch(() => undefined))?.parts ?? 1);
+      await this.deleteBytes(id, n).catch(() => undefined);
+      if (isQuotaError(e) || isQuotaError(tx.error)) throw full();
       throw e;
     }
+  }
+
+  /** Parts whose checkpoint record never landed (a tab closed between the two writes). */
+  async sweepOrphanBytes(): Promise<number> {
+    const records = new Set(await this.db.getAllKeys('checkpoints'));
+    const orphans = (await this.db.getAllKeys('checkpointBytes')).filter((k) => !records.has(k.replace(/#\d+$/, '')));
+    const tx = this.db.transaction('checkpointBytes', 'readwrite');
+    for (const k of orphans) void tx.store.delete(k);
+    await tx.done;
+    return orphans.length;
   }
 
   listCheckpoints(): Promise<CheckpointRecord[]> {
@@ -290,30 +325,14 @@ export class Store {
   }
 
   /**
-   * Stores a run's new checkpoint and the run record pointing at it in one transaction, then deletes
-   * the checkpoints the run no longer keeps. A refused write (full storage) leaves the previous
-   * checkpoint and record as they were.
+   * Stores a run's new checkpoint (its bytes first, then its record and the run record pointing at it
+   * in one transaction), then deletes the checkpoints the run no longer keeps. A refused write (full
+   * storage) leaves the previous checkpoint and run record as they were.
    */
   async putRunCheckpoint(run: RunRecord, record: CheckpointRecord, bytes: Uint8Array, drop: string[]): Promise<void> {
-    const tx = this.db.transaction(['runs', 'checkpoints', 'checkpointBytes'], 'readwrite');
-    const done = tx.done;
-    done.catch(() => undefined);
-    try {
-      putParts(tx.objectStore('checkpointBytes'), record.id, bytes);
-      tx.objectStore('checkpoints').put(record).catch(() => undefined);
-      tx.objectStore('runs').put(run).catch(() => undefined);
-      await done;
-    } catch (e) {
-      try {
-        tx.abort();
-      } catch {
-        /* already finished */
-      }
-      if (isQuotaError(e) || isQuotaError(tx.error)) {
-        throw new StorageFullError(`browser storage is full: the checkpoint of run '${run.name}' (${(bytes.byteLength / 1e6).toFixed(1)} MB) could not be stored; the previous checkpoint is kept`);
-      }
-      throw e;
-    }
+    const full = () => new StorageFullError(`browser storage is full: the checkpoint of run '${run.name}' (${(bytes.byteLength / 1e6).toFixed(1)} MB) could not be stored; the previous checkpoint is kept`);
+    await this.putBytes(record.id, bytes, full);
+    await this.commitRecords(record.id, full, (tx) => Promise.all([tx.objectStore('checkpoints').put(record), tx.objectStore('runs').put(run)]));
     for (const id of drop) await this.deleteCheckpoint(id);
   }
 
