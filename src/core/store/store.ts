@@ -194,7 +194,8 @@ export class Store {
     const n = Math.max(1, Math.ceil(bytes.byteLength / CHECKPOINT_PART_BYTES));
     try {
       for (let i = 0; i < n; i++) {
-        const part = bytes.subarray(i * CHECKPOINT_PART_BYTES, (i + 1) * CHECKPOINT_PART_BYTES);
+        // a copy: structured clone of a view serialises its whole underlying buffer, not the view
+        const part = bytes.slice(i * CHECKPOINT_PART_BYTES, (i + 1) * CHECKPOINT_PART_BYTES);
         await this.db.put('checkpointBytes', i === 0 ? { id, bytes: part, parts: n } : { id: `${id}#${i}`, bytes: part });
       }
     } catch (e) {
