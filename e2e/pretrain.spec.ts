@@ -17,14 +17,14 @@ test('pretrain: live numbers, pause/resume, reload resumes from the checkpoint, 
   await expect(page.getByTestId('import-result')).toBeVisible({ timeout: 120_000 });
 
   await page.goto('./#/pretrain');
-  await page.getByLabel('Run name').fill('tiny');
-  await page.getByLabel('Batch size').fill('4');
-  await page.getByLabel('Queue length K').fill('16');
-  await page.getByLabel('Image size').fill('32');
-  await page.getByLabel('Crop').fill('32');
-  await page.getByLabel('Epochs').fill('3');
-  await page.getByLabel('Learning rate').fill('0.001');
-  await page.getByLabel('Checkpoint every (steps)').fill('2');
+  await page.getByLabel('Run name', { exact: true }).fill('tiny');
+  await page.getByLabel('Batch size', { exact: true }).fill('4');
+  await page.getByLabel('Queue length K', { exact: true }).fill('16');
+  await page.getByLabel('Image size', { exact: true }).fill('32');
+  await page.getByLabel('Crop', { exact: true }).fill('32');
+  await page.getByLabel('Epochs', { exact: true }).fill('3');
+  await page.getByLabel('Learning rate', { exact: true }).fill('0.001');
+  await page.getByLabel('Checkpoint every (steps)', { exact: true }).fill('2');
   await expect(page.getByTestId('run-plan')).toContainText('6 steps per epoch (24 images, batch 4');
   await page.getByRole('button', { name: 'Start pretraining' }).click();
 
