@@ -50,7 +50,12 @@ async function startBackend(page: Page, backend: Backend): Promise<{ hardware: b
           const name = g.description || [g.vendor, g.architecture].filter(Boolean).join(' ') || 'adapter';
           return { hardware: !g.isFallbackAdapter, device: g.isFallbackAdapter ? `${name}, software fallback` : name };
         }
-        if (backend === 'webgl' && s.webgl) return { hardware: !s.webgl.software, device: s.webgl.renderer };
+        if (backend === 'webgl' && s.webgl) {
+          // ANGLE's renderer strings run to 100 characters; SwiftShader's says little beyond its name
+          const r = s.webgl.renderer;
+          if (!s.webgl.software) return { hardware: true, device: r.length > 60 ? `${r.slice(0, 57)}...` : r };
+          return { hardware: false, device: /swiftshader/i.test(r) ? 'SwiftShader, software' : `${r.slice(0, 40)}, software` };
+        }
         return { hardware: false, device: 'CPU' };
       }
       if (i === 240) throw new Error(`the training worker runs ${s?.active ?? 'nothing'}, not ${backend}`);

@@ -2,12 +2,16 @@
 """PyTorch's side of scripts/bench/moco.bench.ts: MoCo steps on the CPU with every core, timed.
 
 usage: torch_moco_bench.py --arch resnet18 --batch 16 --K 24576 --sizes 64,128 --steps 5 --warmup 2
-                           [--max-seconds 60]
+                           [--max-seconds 60] [--threads all,1]
 
 The step is scripts/fixtures/moco_steps.py's mirror of MoCo-CXR (builder.py's MoCo with the MLP head,
 main_moco.py's loss, accuracy, zero_grad, backward and Adam with coupled weight decay), on random NCHW
-inputs made once, as the browser side times it. Prints one JSON object:
-  {torch, threads, peakFlopsPerSecond, results: [{size, warmupMs, stepMs, medianMs, imagesPerSecond, losses}]}
+inputs made once, as the browser side times it. Each size runs with torch.set_num_threads(os.cpu_count())
+('all') and then with each other thread count asked for: on a machine whose cores others are using, OpenMP's
+threads wait for each other at every parallel region and a 2-thread step can take 20 times as long as a
+1-thread one, so the caller can take PyTorch's best. Prints one JSON object:
+  {torch, cpus, peakFlopsPerSecond,
+   results: [{size, threads, warmupMs, stepMs, medianMs, imagesPerSecond, losses}]}
 peakFlopsPerSecond is the best rate of a 2048 x 2048 torch.mm and of a 3x3 conv (16 x 256 x 32 x 32, 256 out),
 so that PyTorch's MFU can be put beside ours. Both, because Debian's torch multiplies matrices with a generic
 BLAS (about a quarter of what its oneDNN convs reach here), and a conv-only model should be measured against
@@ -48,7 +52,8 @@ def bench(args, size):
         return float(loss), (time.perf_counter() - t0) * 1000
 
     losses, warmup_ms, step_ms = [], [], []
-    for _ in range(args.warmup):
+    # as the browser side: warm-up steps, then timed ones, stop once max-seconds is spent (at least one of each)
+    while len(warmup_ms) < max(1, args.warmup) and (not warmup_ms or sum(warmup_ms) < args.max_seconds * 1000):
         loss, ms = step()
         losses.append(loss)
         warmup_ms.append(ms)
@@ -90,12 +95,17 @@ def main():
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--max-seconds', type=float, default=float('inf'))
+    p.add_argument('--threads', default='all')
     args = p.parse_args()
-    threads = os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    results = [bench(args, int(s)) for s in args.sizes.split(',')]
-    print(json.dumps({'torch': torch.__version__, 'threads': threads, 'peakFlopsPerSecond': peak(),
-                      'results': results}))
+    cpus = os.cpu_count() or 1
+    counts = list(dict.fromkeys(cpus if t == 'all' else int(t) for t in args.threads.split(',')))
+    results = []
+    for size in (int(s) for s in args.sizes.split(',')):
+        for threads in counts:
+            torch.set_num_threads(threads)
+            results.append({'threads': threads, **bench(args, size)})
+    torch.set_num_threads(cpus)
+    print(json.dumps({'torch': torch.__version__, 'cpus': cpus, 'peakFlopsPerSecond': peak(), 'results': results}))
 
 
 if __name__ == '__main__':
