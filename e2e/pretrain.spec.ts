@@ -31,6 +31,8 @@ test('pretrain: live numbers, pause/resume, reload resumes from the checkpoint, 
   const run = page.getByRole('listitem', { name: 'Run tiny' });
   await expect(run.getByTestId('live-loss')).toHaveText(/^\d+\.\d{4}$/, { timeout: 120_000 });
   await expect(run.getByTestId('live-step')).toHaveText(/^[3-9]|^1\d/, { timeout: 120_000 });
+  // MFU: counted FLOPs per step over the step time, over the matmul probe's peak on this backend
+  await expect(run.getByTestId('live-mfu')).toHaveText(/^\d+\.\d % \(\d+\.\d\d of \d+\.\d GFLOP\/s measured peak\)$/, { timeout: 60_000 });
 
   await run.getByRole('button', { name: 'Pause' }).click();
   await expect(run.getByTestId('run-status')).toHaveText('paused', { timeout: 60_000 });

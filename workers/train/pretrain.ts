@@ -7,6 +7,20 @@ import { createRun, runPretraining, type PretrainEvent } from '../../src/core/mo
 import type { PretrainSettings } from '../../src/core/moco/settings.ts';
 import type { RunRecord } from '../../src/core/store/schema.ts';
 import { Store } from '../../src/core/store/store.ts';
+import { measurePeakFlops } from '../../src/core/backend/peak.ts';
+import * as tf from '@tensorflow/tfjs';
+
+/** The peak FLOP/s per backend, measured once (a few seconds of matmuls) and kept. */
+const peaks = new Map<string, Promise<number>>();
+const peakFlops = () => {
+  const b = tf.getBackend();
+  let p = peaks.get(b);
+  if (!p) {
+    p = measurePeakFlops().then((r) => r.flopsPerSecond);
+    peaks.set(b, p);
+  }
+  return p;
+};
 
 let storePromise: Promise<Store> | null = null;
 const store = () => (storePromise ??= Store.open());
@@ -44,7 +58,11 @@ export function pretrainApi(host: PretrainHost) {
             return requests.get(input.runId) ?? 'run';
           },
           onEvent: (e) => ctx.progress(e),
-          restoreBackend: host.restoreBackend,
+          restoreBackend: async () => {
+            peaks.clear();
+            await host.restoreBackend();
+          },
+          peakFlops,
         });
       } finally {
         active.delete(input.runId);

@@ -12,6 +12,7 @@ import { HISTORY_MAX, type CheckpointRecord, type RunRecord, type RunStatus } fr
 import type { Store } from '../store/store.ts';
 import { readTorchFile, tensorToFloat32 } from '../torchfile/index.ts';
 import { MoCo, MOCO_CXR_ADAM, type MocoOptions } from './builder.ts';
+import { mocoStepFlops } from './flops.ts';
 import { pretrainLoop, type CheckpointReason, type RunProgress, type StepReport } from './run.ts';
 import { stepsPerEpoch, validateSettings, type PretrainSettings } from './settings.ts';
 import { mocoFromCanonical, mocoToCanonical } from './state.ts';
@@ -23,7 +24,9 @@ export const KEEP_EPOCH_CHECKPOINTS = 2;
 export type PretrainEvent =
   | { type: 'step'; report: StepReport; numTensors: number; numBytes: number }
   | { type: 'checkpoint'; progress: RunProgress; reason: CheckpointReason; checkpointId: string }
-  | { type: 'recovered'; message: string; batch: number };
+  | { type: 'recovered'; message: string; batch: number }
+  /** for MFU: the FLOPs of one step (counted from the model's kernels) and the device's measured peak */
+  | { type: 'efficiency'; flopsPerStep: number; peakFlops: number | null };
 
 export interface RunHooks {
   control: () => 'run' | 'pause' | 'stop';
@@ -33,6 +36,8 @@ export interface RunHooks {
   mocoOptions?: MocoOptions;
   /** recoveries allowed before the run fails (default 3) */
   maxRecoveries?: number;
+  /** the device's peak FLOP/s (a matmul probe, measured once per backend by the caller), for MFU */
+  peakFlops?: () => Promise<number>;
 }
 
 export async function createRun(store: Store, input: { name: string; datasetId: string; settings: PretrainSettings }): Promise<RunRecord> {
@@ -147,6 +152,9 @@ export async function runPretraining(store: Store, runId: string, hooks: RunHook
       const built = await buildMoco(store, run, hooks.mocoOptions ?? {});
       moco = built.moco;
       const m = moco;
+      const s = run.settings;
+      const flops = await mocoStepFlops({ arch: s.arch, batch: s.batch, size: s.crop, dim: s.dim, K: s.K }, m.encoderQ);
+      hooks.onEvent({ type: 'efficiency', flopsPerStep: flops.total, peakFlops: hooks.peakFlops ? await hooks.peakFlops() : null });
       const history = [...run.history];
       const result = await pretrainLoop({
         moco: m,

@@ -24,6 +24,8 @@ export interface LiveRun {
   numTensors: number;
   lastCheckpoint: string | null;
   notice: string | null;
+  flopsPerStep: number | null;
+  peakFlops: number | null;
 }
 
 class PretrainState {
@@ -71,7 +73,7 @@ class PretrainState {
     const times: number[] = [];
     try {
       await this.ensureBackend();
-      this.live[id] = { epoch: 0, step: 0, stepsPerEpoch: 0, globalStep: 0, loss: NaN, top1: NaN, top5: NaN, lr: NaN, imagesPerSecond: NaN, stepMillis: NaN, numBytes: 0, numTensors: 0, lastCheckpoint: null, notice: null };
+      this.live[id] = { epoch: 0, step: 0, stepsPerEpoch: 0, globalStep: 0, loss: NaN, top1: NaN, top5: NaN, lr: NaN, imagesPerSecond: NaN, stepMillis: NaN, numBytes: 0, numTensors: 0, lastCheckpoint: null, notice: null, flopsPerStep: null, peakFlops: null };
       await this.refresh();
       const end = await trainWorker.call('pretrainRun', { runId: id }, {
         onProgress: (e: PretrainEvent) => {
@@ -85,6 +87,9 @@ class PretrainState {
           } else if (e.type === 'checkpoint') {
             l.lastCheckpoint = `epoch ${e.progress.epoch}, step ${e.progress.globalStep} (${e.reason})`;
             void this.refresh();
+          } else if (e.type === 'efficiency') {
+            l.flopsPerStep = e.flopsPerStep;
+            l.peakFlops = e.peakFlops;
           } else {
             l.notice = e.message;
           }
