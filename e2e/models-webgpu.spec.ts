@@ -180,7 +180,7 @@ test('resnet18 on webgpu matches torchvision: eval and train logits, running sta
   expect(r.gradChecked).toBe(fx.entries.filter((e) => e.group === 'grads').length);
 });
 
-// The wasm backend has no Conv2DBackpropFilter kernel; the models' own im2col filter gradient stands in.
+// tfjs 4.22 has no wasm Conv2DBackpropFilter; the engine registers its own (src/core/backend/kernels).
 test('resnet18 on wasm matches torchvision: eval and train logits, running stats, every gradient; tensors freed', async ({ page }) => {
   test.setTimeout(120_000);
   page.on('console', (m) => {
