@@ -17,6 +17,7 @@ export {
   extractModel,
   headSpec,
   optimizerInfo,
+  scalar,
   type CanonicalModel,
   type Detected,
   type ExtractOptions,

@@ -96,7 +96,8 @@ const strList = (v: PickleValue | undefined): string[] | null => {
   return items && items.every((x) => typeof x === 'string') ? (items as string[]) : null;
 };
 
-function scalar(v: PickleValue | undefined): number | null {
+/** A number from an int, a Python float or a one-element tensor (torch >= 1.12 saves Adam's step so). */
+export function scalar(v: PickleValue | undefined): number | null {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof PyFloat) return v.value;

@@ -3,9 +3,9 @@
 // module.encoder_q/_k, queue, queue_ptr, optimizer}) or in the app's format, and read back from either,
 // the published checkpoints included.
 import * as tf from '@tensorflow/tfjs';
-import { adamStateDict, ARCH_INFO, type CanonicalModel, type MocoState } from '../convert/index.ts';
+import { adamStateDict, ARCH_INFO, scalar, type CanonicalModel, type MocoState } from '../convert/index.ts';
 import { exportStateDict, loadStateDict, type StateEntry, type StateEntryInput } from '../models/index.ts';
-import { makeTensor, PyFloat, Tensor, tensorToFloat32, type PickleValue } from '../torchfile/index.ts';
+import { makeTensor, Tensor, tensorToFloat32, type PickleValue } from '../torchfile/index.ts';
 import { MoCo, type MocoConfig, type MocoOptions } from './builder.ts';
 
 const toTensor = (e: StateEntry): Tensor => (e.dtype === 'int64' ? makeTensor('i64', e.shape, Array.from(e.data, (v) => Math.round(v))) : makeTensor('f32', e.shape, e.data));
@@ -47,14 +47,6 @@ export async function mocoToCanonical(moco: MoCo, opts: { epoch: number; lr: num
   return model;
 }
 
-function num(v: PickleValue | undefined): number | null {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof PyFloat) return v.value;
-  if (v instanceof Tensor && v.numel === 1) return tensorToFloat32(v)[0]!;
-  return null;
-}
-
 /**
  * A MoCo model from a canonical model with an MLP head. With MoCo state (a MoCo-CXR checkpoint or one
  * of ours) both encoders, the queue, its pointer and Adam's state come back as saved; without it (weights
@@ -77,7 +69,7 @@ export function mocoFromCanonical(model: CanonicalModel, config: Partial<Pick<Mo
       return moco;
     }
     loadStrict(moco, 'encoder_k', new Map([...model.moco.encoderK].map(([n, t]) => [n, toInput(t)])));
-    moco.setQueue(tensorToFloat32(model.moco.queue), num(model.moco.queuePtr.numel === 1 ? model.moco.queuePtr : undefined) ?? 0);
+    moco.setQueue(tensorToFloat32(model.moco.queue), scalar(model.moco.queuePtr.numel === 1 ? model.moco.queuePtr : undefined) ?? 0);
     if (model.moco.optimizer) loadAdam(moco, model.moco.optimizer);
     return moco;
   } catch (e) {
@@ -106,19 +98,19 @@ function loadAdam(moco: MoCo, opt: Map<PickleValue, PickleValue>): void {
   for (const g of groups) {
     const p = g instanceof Map ? g.get('params') : undefined;
     if (!Array.isArray(p)) throw new Error("an optimizer param group has no 'params' list");
-    for (const id of p) ids.push(num(id) ?? NaN);
+    for (const id of p) ids.push(scalar(id) ?? NaN);
   }
   const trainable = [...moco.encoderQ.trainableVariables().keys()];
   if (ids.length !== 2 * trainable.length) {
     throw new Error(`the optimizer covers ${ids.length} parameters; MoCo ${moco.config.arch} has ${2 * trainable.length} (encoder_q and encoder_k)`);
   }
   for (const [id, s] of state) {
-    const pos = ids.indexOf(num(id) ?? NaN);
+    const pos = ids.indexOf(scalar(id) ?? NaN);
     if (pos < 0) throw new Error(`optimizer state for parameter id ${String(id)}, which no param group lists`);
     if (pos >= trainable.length) continue; // encoder_k: requires_grad False, never stepped
     const name = trainable[pos]!;
     if (!(s instanceof Map)) throw new Error(`optimizer state of ${name} is not a dict`);
-    const step = num(s.get('step'));
+    const step = scalar(s.get('step'));
     const a = s.get('exp_avg');
     const b = s.get('exp_avg_sq');
     if (step === null || !(a instanceof Tensor) || !(b instanceof Tensor)) throw new Error(`optimizer state of ${name} lacks step, exp_avg or exp_avg_sq`);

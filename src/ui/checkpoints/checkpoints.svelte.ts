@@ -5,6 +5,7 @@ import type { CheckpointImport, ExportFormat } from '../../../workers/ingest.wor
 import { openStore } from '../datasets/datasets.svelte.ts';
 import { ingestWorker } from '../lib/workers.ts';
 import { errorText } from '../lib/format.ts';
+import { saveBytes } from '../lib/download.ts';
 
 /** localStorage key of the checkpoint later steps start from. */
 export const START_KEY = 'moco-cxr:start-checkpoint';
@@ -103,14 +104,7 @@ class CheckpointsState {
     this.exporting = id;
     try {
       const r = await ingestWorker.call('exportCheckpoint', { id, to });
-      const url = URL.createObjectURL(new Blob([r.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = r.name;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      saveBytes(r.name, r.bytes);
     } catch (e) {
       this.error = errorText(e);
     } finally {

@@ -5,6 +5,7 @@ import type { PretrainSettings } from '../../core/moco/settings.ts';
 import type { RunRecord } from '../../core/store/schema.ts';
 import { openStore } from '../datasets/datasets.svelte.ts';
 import { errorText } from '../lib/format.ts';
+import { saveBytes } from '../lib/download.ts';
 import { ingestWorker, trainWorker } from '../lib/workers.ts';
 import { backendState } from '../system/backend.svelte.ts';
 
@@ -132,14 +133,7 @@ class PretrainState {
     this.error = null;
     try {
       const r = await ingestWorker.call('exportCheckpoint', { id: checkpointId, to: 'moco' });
-      const url = URL.createObjectURL(new Blob([r.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `${run.name.replace(/[^\w.-]+/g, '_')}-epoch${run.progress.epoch}-step${run.progress.globalStep}.pth.tar`;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      saveBytes(`${run.name.replace(/[^\w.-]+/g, '_')}-epoch${run.progress.epoch}-step${run.progress.globalStep}.pth.tar`, r.bytes);
     } catch (e) {
       this.error = errorText(e);
     }
