@@ -26,6 +26,11 @@ test('pretrain: live numbers, pause/resume, reload resumes from the checkpoint, 
   await page.getByLabel('Learning rate', { exact: true }).fill('0.001');
   await page.getByLabel('Checkpoint every (steps)', { exact: true }).fill('2');
   await expect(page.getByTestId('run-plan')).toContainText('6 steps per epoch (24 images, batch 4');
+  // the augmentation preview: pairs of 32 px views drawn in the training worker
+  await page.getByRole('button', { name: 'Show augmentations' }).click();
+  await expect(page.getByTestId('augment-pair').first()).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole('img', { name: /^query view of / }).first()).toBeVisible();
+  await expect(page.getByTestId('augment-params').first()).toContainText('query');
   await page.getByRole('button', { name: 'Start pretraining' }).click();
 
   const run = page.getByRole('listitem', { name: 'Run tiny' });

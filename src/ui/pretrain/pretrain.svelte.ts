@@ -66,8 +66,10 @@ class PretrainState {
     }
   }
 
-  /** Runs or resumes a run in the worker until it completes, pauses, stops or fails. */
-  async run(id: string): Promise<void> {
+  /** Runs or resumes a run in the worker until it completes, pauses, stops or fails. A worker that
+   *  crashes mid-run (the bridge starts a fresh one) takes the run up again from its last checkpoint,
+   *  twice at most in a row. */
+  async run(id: string, crashRetries = 2): Promise<void> {
     if (this.driving.has(id)) return;
     this.error = null;
     this.driving.add(id);
@@ -99,6 +101,14 @@ class PretrainState {
       if (end.status === 'failed') this.error = `run '${end.name}' failed: ${end.message ?? 'unknown error'}`;
     } catch (e) {
       this.error = errorText(e);
+      const stored = await (await openStore()).getRun(id).catch(() => undefined);
+      if (stored?.status === 'running' && crashRetries > 0) {
+        this.notice = `The training worker stopped (${errorText(e)}); '${stored.name}' resumes from its last checkpoint (step ${stored.progress.globalStep}).`;
+        this.driving.delete(id);
+        delete this.live[id];
+        await this.run(id, crashRetries - 1);
+        return;
+      }
     } finally {
       this.driving.delete(id);
       delete this.live[id];
