@@ -5,6 +5,7 @@
 // Shapes: N batch, C = dim (128) feature width, K queue length, d backbone width (512 for ResNet-18).
 // Images are NHWC [N, H, W, 3]; the queue is [C, K], one key per column, as builder.py keeps it.
 import * as tf from '@tensorflow/tfjs';
+import { MOCO_CXR_ADAM } from '../convert/index.ts';
 import { createModel, loadStateDict, type Arch, type StateEntryInput, type TorchModel } from '../models/index.ts';
 import { Adam, type AdamHyper, type AdamUpdate } from './adam.ts';
 
@@ -21,7 +22,8 @@ export interface MocoConfig {
 }
 
 export const MOCO_CXR: Omit<MocoConfig, 'arch'> = { dim: 128, K: 24576, m: 0.999, T: 0.2 };
-export const MOCO_CXR_ADAM: AdamHyper = { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-4 };
+/** MoCo-CXR's Adam (the converter's MOCO_CXR_ADAM) without lr, which the schedule sets per epoch. */
+export const MOCO_CXR_ADAM_HYPER: AdamHyper = { betas: MOCO_CXR_ADAM.betas, eps: MOCO_CXR_ADAM.eps, weightDecay: MOCO_CXR_ADAM.weightDecay };
 
 /** What one step reports, as tensors (read them when needed: reading forces a GPU sync). */
 export interface StepStats {
@@ -68,7 +70,7 @@ export class MoCo {
     });
     this.queue = tf.variable(unit, false);
     unit.dispose();
-    this.optimizer = new Adam(this.encoderQ.trainableVariables(), opts.adam ?? MOCO_CXR_ADAM, opts.adamUpdate);
+    this.optimizer = new Adam(this.encoderQ.trainableVariables(), opts.adam ?? MOCO_CXR_ADAM_HYPER, opts.adamUpdate);
   }
 
   /** param_k.data.copy_(param_q.data): parameters only; encoder_k keeps its own BN buffers. */

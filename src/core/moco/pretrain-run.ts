@@ -11,7 +11,7 @@ import type { StateEntryInput } from '../models/index.ts';
 import { HISTORY_MAX, type CheckpointRecord, type RunRecord, type RunStatus } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import { readTorchFile, tensorToFloat32 } from '../torchfile/index.ts';
-import { MoCo, MOCO_CXR_ADAM, type MocoOptions } from './builder.ts';
+import { MoCo, MOCO_CXR_ADAM_HYPER, type MocoOptions } from './builder.ts';
 import { mocoStepFlops } from './flops.ts';
 import { pretrainLoop, type CheckpointReason, type RunProgress, type StepReport } from './run.ts';
 import { stepsPerEpoch, validateSettings, type PretrainSettings } from './settings.ts';
@@ -77,7 +77,7 @@ async function readStored(store: Store, id: string): Promise<CanonicalModel> {
 async function buildMoco(store: Store, run: RunRecord, opts: MocoOptions): Promise<{ moco: MoCo; start: RunProgress }> {
   const s = run.settings;
   const cfg = { m: s.m, T: s.T };
-  const adam = { ...MOCO_CXR_ADAM, weightDecay: s.weightDecay };
+  const adam = { ...MOCO_CXR_ADAM_HYPER, weightDecay: s.weightDecay };
   if (run.checkpointId) {
     const moco = mocoFromCanonical(await readStored(store, run.checkpointId), cfg, { ...opts, seed: s.seed, adam });
     return { moco, start: { ...run.progress } };
@@ -108,13 +108,12 @@ function imageSource(store: Store, datasetId: string, keys: string[], size: numb
   return {
     keys,
     async load(batch: readonly string[]): Promise<GreyImage[]> {
-      return Promise.all(
-        batch.map(async (key) => {
-          const p = await store.getPixels(datasetId, key);
-          if (!p) throw new Error(`image ${key} of the dataset is no longer stored`);
-          return cache.get(key, { width: p.width, height: p.height, data: p.data });
-        }),
-      );
+      const pixels = await store.getPixelsMany(datasetId, batch);
+      return pixels.map((p, i) => {
+        const key = batch[i]!;
+        if (!p) throw new Error(`image ${key} of the dataset is no longer stored`);
+        return cache.get(key, { width: p.width, height: p.height, data: p.data });
+      });
     },
   };
 }

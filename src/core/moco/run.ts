@@ -97,13 +97,16 @@ export async function pretrainLoop(o: LoopOptions): Promise<'complete' | 'paused
       } finally {
         tf.dispose([views.query, views.key]);
       }
-      const [loss, top1, top5] = await Promise.all([stats.loss.data(), stats.top1.data(), stats.top5.data()]);
+      // one readback (one GPU sync) for the three numbers
+      const packed = tf.stack([stats.loss, stats.top1, stats.top5]);
       tf.dispose([stats.loss, stats.top1, stats.top5]);
+      const [loss, top1, top5] = (await packed.data()) as Float32Array;
+      packed.dispose();
       const stepMillis = performance.now() - t0;
       step++;
       globalStep++;
-      if (!Number.isFinite(loss[0]!)) throw new Error(`the loss became ${loss[0]} at step ${globalStep} (epoch ${epoch + 1}): lower the learning rate`);
-      o.onStep({ epoch, step, globalStep, stepsPerEpoch: perEpoch, loss: loss[0]!, top1: top1[0]!, top5: top5[0]!, lr, imagesPerSecond: (s.batch * 1000) / stepMillis, stepMillis });
+      if (!Number.isFinite(loss!)) throw new Error(`the loss became ${loss} at step ${globalStep} (epoch ${epoch + 1}): lower the learning rate`);
+      o.onStep({ epoch, step, globalStep, stepsPerEpoch: perEpoch, loss: loss!, top1: top1!, top5: top5!, lr, imagesPerSecond: (s.batch * 1000) / stepMillis, stepMillis });
       if (step < perEpoch && globalStep % s.checkpointEvery === 0) await o.checkpoint({ epoch, step, globalStep }, 'interval', lr);
     }
     await next; // nothing left to load in this epoch; keep no promise dangling

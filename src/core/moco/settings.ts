@@ -1,7 +1,6 @@
 // Pretraining settings: MoCo-CXR's recipe as defaults, a preset per published checkpoint, validation, and
 // whether a batch fits the adapter's buffer limits.
 import type { Arch } from '../models/index.ts';
-import { ARCHS } from '../models/index.ts';
 import { CXR_MEAN, CXR_STD, DEFAULT_ROTATE } from '../augment/params.ts';
 
 export interface PretrainSettings {
@@ -115,7 +114,7 @@ export const stepsPerEpoch = (images: number, batch: number) => Math.floor(image
 /**
  * The largest activation buffer of a train-mode forward, in bytes: the stem's output before max-pooling
  * (64 channels at half the crop) for the ResNets, DenseNet-121's first dense block concatenation (256
- * channels at a quarter) or MNASNet's expanded stem (48 x 3 = ... at half). WebGPU refuses any buffer
+ * channels at a quarter) or MNASNet's first expanded layer (48 channels at half). WebGPU refuses any buffer
  * above maxBufferSize and any binding above maxStorageBufferBindingSize, and tfjs allocates one buffer per
  * tensor, so this is what the batch must fit.
  */
@@ -143,4 +142,3 @@ export function batchFit(arch: Arch, batch: number, crop: number, K: number, lim
   return { fits: largest <= limit, largestBytes: largest, limitBytes: limit, suggestedBatch: suggested };
 }
 
-export const featureDim = (arch: Arch) => ARCHS[arch].featureDim;

@@ -145,6 +145,14 @@ export class Store {
     return this.db.get('pixels', [dataset, key]);
   }
 
+  /** Several images' pixels in one read transaction (a training batch), in the order asked. */
+  async getPixelsMany(dataset: string, keys: readonly string[]): Promise<(StoredPixels | undefined)[]> {
+    const tx = this.db.transaction('pixels');
+    const out = await Promise.all(keys.map((k) => tx.store.get([dataset, k])));
+    await tx.done;
+    return out;
+  }
+
   async replaceProblems(dataset: string, problems: { where: string; reason: string }[]): Promise<void> {
     const tx = this.db.transaction('problems', 'readwrite');
     const index = tx.store.index('byDataset');

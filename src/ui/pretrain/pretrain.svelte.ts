@@ -1,6 +1,7 @@
 // MoCo pretraining runs: the stored list, the live numbers of runs this page drives, and the commands
 // (create, run or resume, pause, stop, download, delete). The work happens in the training worker.
 import type { PretrainEvent } from '../../core/moco/pretrain-run.ts';
+import type { StepReport } from '../../core/moco/run.ts';
 import type { PretrainSettings } from '../../core/moco/settings.ts';
 import type { RunRecord } from '../../core/store/schema.ts';
 import { openStore } from '../datasets/datasets.svelte.ts';
@@ -9,18 +10,8 @@ import { saveBytes } from '../lib/download.ts';
 import { ingestWorker, trainWorker } from '../lib/workers.ts';
 import { backendState } from '../system/backend.svelte.ts';
 
-export interface LiveRun {
-  epoch: number;
-  step: number;
-  stepsPerEpoch: number;
-  globalStep: number;
-  loss: number;
-  top1: number;
-  top5: number;
-  lr: number;
-  imagesPerSecond: number;
-  /** mean step time over the recent steps, for the time left */
-  stepMillis: number;
+/** The last step's report (its stepMillis the mean over recent steps, for the time left) and more. */
+export interface LiveRun extends StepReport {
   numBytes: number;
   numTensors: number;
   lastCheckpoint: string | null;
