@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GreyImage } from '../image/types.ts';
-import { augmentBatch, augmentViews, normalisationTable, previewPairs, twoViews } from './device.ts';
+import { augmentBatch, augmentViews, augmentViewsRgb, normalisationTable, previewPairs, twoViews } from './device.ts';
 import { loadAugmentFixtures, type AugmentFixtures, type ViewCase } from './fixture.testutil.ts';
 import { viewIndexMap } from './index-map.ts';
 import { CXR_MEAN, CXR_STD, viewSampler, type ViewParams } from './params.ts';
@@ -128,5 +128,25 @@ describe('twoViews and previewPairs', () => {
         expect(v.data).toEqual(want);
       }
     });
+  });
+});
+
+describe('augmentViewsRgb', () => {
+  it('normalises each channel with its own mean and std, exactly as the grey path does per channel', async () => {
+    const data = Uint8Array.from({ length: 12 * 10 }, (_, i) => (i * 37) % 256);
+    const img = { width: 12, height: 10, data };
+    const view = { image: 0, params: { flip: true, angle: 7, top: 1, left: 2 } };
+    const mean = [0.485, 0.456, 0.406] as const;
+    const std = [0.229, 0.224, 0.225] as const;
+    const rgb = augmentViewsRgb([img], [view], 8, { mean, std });
+    expect(rgb.shape).toEqual([1, 8, 8, 3]);
+    const got = await rgb.data();
+    rgb.dispose();
+    for (let c = 0; c < 3; c++) {
+      const grey = augmentViews([img], [view], { crop: 8, mean: mean[c], std: std[c] });
+      const want = await grey.data();
+      grey.dispose();
+      for (let k = 0; k < 64; k++) expect(got[k * 3 + c]).toBe(want[k * 3]);
+    }
   });
 });

@@ -88,6 +88,40 @@ function gatherViews(images: readonly GreyImage[], views: readonly ViewSpec[], o
   });
 }
 
+/** Per-channel Normalize (fine-tuning's ImageNet mean and std on the grey image opened as RGB). */
+export interface ChannelNormalisation {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/**
+ * Views as [V, C, C, 3] with a mean and std per channel: each channel is the same grey level through its
+ * own exact table. The CPU looks the grey levels up (fill = level 0, as PIL fills before ToTensor) and the
+ * device maps level * 3 + channel through one 768-entry table.
+ */
+export function augmentViewsRgb(images: readonly GreyImage[], views: readonly ViewSpec[], crop: number, norm: ChannelNormalisation): tf.Tensor4D {
+  const tables = [0, 1, 2].map((c) => normalisationTable(norm.mean[c]!, norm.std[c]!));
+  const table = new Float32Array(768);
+  for (let v = 0; v < 256; v++) for (let c = 0; c < 3; c++) table[v * 3 + c] = tables[c]![v]!;
+  const per = crop * crop;
+  const levels = new Int32Array(views.length * per * 3);
+  views.forEach((view, n) => {
+    const img = images[view.image];
+    if (!img) throw new RangeError(`view ${n} refers to image ${view.image} of ${images.length}`);
+    if (img.data.length !== img.width * img.height) throw new RangeError(`image data holds ${img.data.length} bytes for ${img.width} x ${img.height}`);
+    const map = viewIndexMap(img.width, img.height, view.params, crop);
+    const o = n * per * 3;
+    for (let k = 0; k < per; k++) {
+      const s = map[k]!;
+      const base = (s >= 0 ? img.data[s]! : 0) * 3;
+      levels[o + k * 3] = base;
+      levels[o + k * 3 + 1] = base + 1;
+      levels[o + k * 3 + 2] = base + 2;
+    }
+  });
+  return tf.tidy(() => tf.gather(tf.tensor1d(table, 'float32'), tf.tensor1d(levels, 'int32')).reshape([views.length, crop, crop, 3]));
+}
+
 /** One view per image: params[i] applies to images[i]. Returns [N, C, C, 3] float32 NHWC. */
 export function augmentBatch(images: readonly GreyImage[], params: readonly ViewParams[], opts: AugmentOptions): tf.Tensor4D {
   if (images.length !== params.length) throw new RangeError(`${images.length} images but ${params.length} view parameters`);
