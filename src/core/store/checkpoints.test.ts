@@ -47,7 +47,7 @@ const dataset: DatasetRecord = {
 };
 
 describe('Store checkpoints', () => {
-  it('is schema version 3', () => expect(DB_VERSION).toBe(3));
+  it('is schema version 4', () => expect(DB_VERSION).toBe(4));
 
   // Chrome aborts a transaction whose one value exceeds about 128 MB: bytes go in parts.
   it('stores a checkpoint larger than a part in parts, reads it back whole and deletes every part', async () => {
@@ -130,8 +130,8 @@ describe('Store checkpoints', () => {
     v1.close();
 
     const s = await Store.open(name);
-    expect(s.db.version).toBe(3);
-    expect([...s.db.objectStoreNames].sort()).toEqual(['checkpointBytes', 'checkpoints', 'datasets', 'images', 'pixels', 'problems', 'runs', 'thumbs']);
+    expect(s.db.version).toBe(4);
+    expect([...s.db.objectStoreNames].sort()).toEqual(['checkpointBytes', 'checkpoints', 'datasets', 'experiments', 'images', 'pixels', 'problems', 'results', 'runs', 'thumbs']);
     expect(await s.getDataset(dataset.id)).toEqual(dataset);
     expect((await s.listProblems(dataset.id)).map((p) => p.where)).toEqual(['x.png']);
     expect(await s.listCheckpoints()).toEqual([]);

@@ -4,8 +4,9 @@ import type { DBSchema } from 'idb';
 import type { DatasetKind, ImageMeta, LabelState, Split } from '../data/types.ts';
 
 export const DB_NAME = 'moco-cxr';
-/** 1: datasets, images, pixels, thumbs, problems. 2: + checkpoints, checkpointBytes. 3: + runs. */
-export const DB_VERSION = 3;
+/** 1: datasets, images, pixels, thumbs, problems. 2: + checkpoints, checkpointBytes. 3: + runs.
+ *  4: + experiments, results. */
+export const DB_VERSION = 4;
 
 export type DatasetStatus = 'importing' | 'complete' | 'cancelled' | 'failed';
 
@@ -154,4 +155,47 @@ export interface MocoCxrDB extends DBSchema {
   checkpoints: { key: string; value: CheckpointRecord };
   checkpointBytes: { key: string; value: StoredCheckpointBytes };
   runs: { key: string; value: RunRecord };
+  experiments: { key: string; value: ExperimentRecord };
+  results: { key: string; value: import('../finetune/results.ts').EvaluationResult };
+}
+
+export type JobStatus = 'queued' | 'running' | 'complete' | 'failed' | 'stopped';
+
+/** One fine-tuning run of an experiment (an initialisation x fraction x draw). */
+export interface ExperimentJob {
+  id: string;
+  initIndex: number;
+  init: string;
+  ratio: number;
+  draw: number;
+  trainName: string;
+  trainCount: number;
+  status: JobStatus;
+  /** examples trained, of examplesTotal */
+  examples: number;
+  examplesTotal: number;
+  /** validation mean AUROC over the picking tasks at each evaluation */
+  validation: { examples: number; meanAuroc: number }[];
+  /** the best checkpoint (pipeline format), kept for download after the job */
+  bestCheckpointId?: string;
+  /** the test result (EvaluationResult id) */
+  resultId?: string;
+  message?: string;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+/** A label-fraction sweep: its settings, the split manifest it drew, and its jobs in queue order. */
+export interface ExperimentRecord {
+  id: string;
+  name: string;
+  datasetId: string;
+  settings: import('../finetune/settings.ts').ExperimentSettings;
+  manifest: import('../finetune/settings.ts').SplitManifest;
+  jobs: ExperimentJob[];
+  status: 'queued' | 'running' | 'paused' | 'stopped' | 'complete' | 'failed';
+  message?: string;
+  backend?: string;
+  createdAt: number;
+  updatedAt: number;
 }

@@ -3,12 +3,14 @@
 import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { summarizeLabels } from '../data/browse.ts';
 import type { ImageMeta, Split } from '../data/types.ts';
+import type { EvaluationResult } from '../finetune/results.ts';
 import {
   type CheckpointRecord,
   CHECKPOINT_PART_BYTES,
   DB_NAME,
   DB_VERSION,
   type DatasetRecord,
+  type ExperimentRecord,
   type LabelCounts,
   type MocoCxrDB,
   type RunRecord,
@@ -55,6 +57,10 @@ export class Store {
         }
         if (oldVersion < 3) {
           if (!db.objectStoreNames.contains('runs')) db.createObjectStore('runs', { keyPath: 'id' });
+        }
+        if (oldVersion < 4) {
+          if (!db.objectStoreNames.contains('experiments')) db.createObjectStore('experiments', { keyPath: 'id' });
+          if (!db.objectStoreNames.contains('results')) db.createObjectStore('results', { keyPath: 'id' });
         }
       },
       // Another tab upgrading the schema: close so it can proceed; this tab reloads its data lazily.
@@ -350,6 +356,55 @@ export class Store {
     if (!run) return;
     if (withCheckpoints) for (const c of new Set([run.checkpointId, ...run.epochCheckpoints])) if (c) await this.deleteCheckpoint(c);
     await this.db.delete('runs', id);
+  }
+
+  listExperiments(): Promise<ExperimentRecord[]> {
+    return this.db.getAll('experiments').then((all) => all.sort((a, b) => a.createdAt - b.createdAt));
+  }
+
+  getExperiment(id: string): Promise<ExperimentRecord | undefined> {
+    return this.db.get('experiments', id);
+  }
+
+  async putExperiment(e: ExperimentRecord): Promise<void> {
+    try {
+      await this.db.put('experiments', e);
+    } catch (err) {
+      if (isQuotaError(err)) throw new StorageFullError(`browser storage is full: the experiment '${e.name}' could not be saved`);
+      throw err;
+    }
+  }
+
+  /** Deletes an experiment, its results and (optionally) its jobs' kept checkpoints. */
+  async deleteExperiment(id: string, withCheckpoints: boolean): Promise<void> {
+    const e = await this.getExperiment(id);
+    if (!e) return;
+    for (const j of e.jobs) {
+      if (j.resultId) await this.db.delete('results', j.resultId);
+      if (withCheckpoints && j.bestCheckpointId) await this.deleteCheckpoint(j.bestCheckpointId);
+    }
+    await this.db.delete('experiments', id);
+  }
+
+  listResults(): Promise<EvaluationResult[]> {
+    return this.db.getAll('results').then((all) => all.sort((a, b) => a.createdAt - b.createdAt));
+  }
+
+  getResult(id: string): Promise<EvaluationResult | undefined> {
+    return this.db.get('results', id);
+  }
+
+  async putResult(r: EvaluationResult): Promise<void> {
+    try {
+      await this.db.put('results', r);
+    } catch (err) {
+      if (isQuotaError(err)) throw new StorageFullError(`browser storage is full: the result '${r.label}' could not be saved`);
+      throw err;
+    }
+  }
+
+  async deleteResult(id: string): Promise<void> {
+    await this.db.delete('results', id);
   }
 
   /** Recomputes split counts and label statistics from what is stored (bytes are kept as batches land). */
