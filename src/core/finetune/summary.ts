@@ -71,7 +71,7 @@ export function summarize(results: readonly EvaluationResult[], task: string, op
     for (const [ratio, rs] of [...byRatio].sort((a, b) => a[0] - b[0])) {
       const tables = aligned(rs.sort((a, b) => (a.draw ?? 0) - (b.draw ?? 0)).map((r) => taskTable(r.predictions, task)));
       const points = tables.map((t) => scoreStudies(t, { bootstrap: 0 })[0]!.auroc);
-      const auroc = points.some((p) => p === null) ? null : points.reduce((s, p) => s + p!, 0) / points.length;
+      const auroc = points.some((p) => p === null) ? null : points.reduce<number>((s, p) => s + (p as number), 0) / points.length;
       const cell: SummaryCell = { init, ratio, draws: tables.length, auroc };
       if ((opts.bootstrap ?? 1000) > 0 && auroc !== null) {
         const ci = scoreStudies(tables[0]!, { bootstrap: opts.bootstrap ?? 1000, seed: opts.seed ?? 0 }, tables)[0]!.ci;
