@@ -198,10 +198,12 @@ export function studyTableFromCsv(predictions: string, groundtruth: string): Stu
     const extra = g.paths.filter((x) => !seen.has(x));
     throw new PipelineCsvError(`groundtruth.csv has ${extra.length} studies that predictions.csv lacks (first: '${extra[0]}')`);
   }
+  // The file holds float32 values (torch's sigmoid) in their shortest digits: rounding what is read to
+  // float32 gives back exactly the values test.py held (ties and ranks included).
   const probs = p.tasks.map((task, i) =>
     p.values[i]!.map((v, j) => {
       if (!Number.isFinite(v) || v < 0 || v > 1) throw new PipelineCsvError(`predictions.csv: row ${j + 2} (${p.paths[j]}), '${task}': ${v} is not a probability`);
-      return v;
+      return Math.fround(v);
     }),
   );
   const labels = p.tasks.map((task) => {
