@@ -1,6 +1,7 @@
 // `moco-cxr`: the Node command line over src/core. Each subcommand lives in its own file and
 // registers here; bin/moco-cxr.js calls main() and exits with what it returns.
 import { convertCommand } from './convert.ts';
+import { evalCommand } from './eval.ts';
 import { inspectCommand } from './inspect.ts';
 
 export interface Command {
@@ -13,7 +14,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Command[] = [inspectCommand, convertCommand];
+const COMMANDS: Command[] = [inspectCommand, convertCommand, evalCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));

@@ -65,3 +65,4 @@ export {
 } from './pipeline-csv.ts';
 export { PIPELINE_METRICS, PIPELINE_THRESHOLD, logLoss32, pipelineTaskMetrics, type PipelineMetric, type PipelineTaskMetrics } from './pipeline-metrics.ts';
 export { pandasFloat, pyCsv, pyCsvField, pyFloatRepr } from './python-format.ts';
+export { labelColumnOf } from '../finetune/tasks.ts';
