@@ -10,12 +10,13 @@ import { ensureFixtures, SHARED_DATA } from '../../../scripts/fixtures/ensure.ts
 import { useBackend } from '../backend/kernels/backends.testutil.ts';
 import { ConvertError, extractModel, newHead, toApp, toMoco, toTorchvision } from '../convert/index.ts';
 import { CHEXPERT_TASKS } from '../finetune/tasks.ts';
-import { decodeImageSync } from '../image/decode.ts';
+import { decodeImageSync, decodeToGreySync } from '../image/decode.ts';
+import { resizeShorterSide } from '../image/resize.ts';
 import { sameBits } from '../moco/same.testutil.ts';
 import { readTorchFile, type PickleValue } from '../torchfile/index.ts';
 import { ClassifierError, classifierFromModel, loadClassifier, type Classifier } from './classifier.ts';
 import { evaluateClassifier, type EvalSample } from './evaluate.ts';
-import { evalImageFromDecoded, normalisedPixels, type EvalImage } from './preprocess.ts';
+import { evalImageFromDecoded, evalImageFromGrey, normalisedPixels, type EvalImage } from './preprocess.ts';
 
 interface ModelRun {
   images: number[];
@@ -27,6 +28,7 @@ interface ModelRun {
 interface Manifest {
   images: { file: string; study: string; labels: (number | null)[] }[];
   models: Record<string, ModelRun>;
+  colour: { file: string; mode: string; size: [number, number] }[];
 }
 
 const dir = ensureFixtures('torch_classifier_eval', [SHARED_DATA]);
@@ -93,6 +95,41 @@ describe('evaluation inputs', () => {
       expect(grey.planes).toHaveLength(1);
       expect(Buffer.compare(Buffer.from(grey.planes[0]!), Buffer.from(evalImage(i).planes[0]!))).toBe(0);
     });
+  });
+});
+
+/** Our [1, C, C, 3] batch as torch's [3, C, C] NCHW. */
+function asNchw(im: EvalImage): Float32Array {
+  const ours = normalisedPixels([im]);
+  const per = im.size * im.size;
+  const nchw = new Float32Array(ours.length);
+  for (let k = 0; k < per; k++) for (let c = 0; c < 3; c++) nchw[c * per + k] = ours[k * 3 + c]!;
+  return nchw;
+}
+const torchInput = (name: string) => new Float32Array(readFileSync(join(dir, name)).buffer.slice(0));
+
+describe('evaluation inputs from colour files and from stored grey images', () => {
+  test("colour PNGs (RGB, palette): convert('RGB') keeps three channels, 'grey' is convert('L').convert('RGB'), both as torch", () => {
+    for (const c of manifest.colour) {
+      const file = decodeImageSync(new Uint8Array(readFileSync(join(dir, c.file))), c.file);
+      const rgb = evalImageFromDecoded(file, { mode: 'rgb' });
+      expect(rgb.planes, c.file).toHaveLength(3);
+      expect(sameBits(asNchw(rgb), torchInput(c.file.replace('.png', '_rgb.f32'))), `${c.file} rgb`).toBe(true);
+      const grey = evalImageFromDecoded(file, { mode: 'grey' });
+      expect(grey.planes).toHaveLength(1);
+      expect(sameBits(asNchw(grey), torchInput(c.file.replace('.png', '_grey.f32'))), `${c.file} grey`).toBe(true);
+    }
+  });
+
+  test("a stored image at imageSide 320 gives torch's input exactly; at another side it is resized again (not the same)", () => {
+    const i = 7; // a 512 px NIH image
+    const grey = decodeToGreySync(new Uint8Array(readFileSync(join(SHARED_DATA, manifest.images[i]!.file))));
+    const stored320 = resizeShorterSide(grey, 320);
+    expect(sameBits(asNchw(evalImageFromGrey(stored320)), torchInput(`input_${i}.f32`))).toBe(true);
+    const stored256 = resizeShorterSide(grey, 256);
+    const again = evalImageFromGrey(stored256);
+    expect(again.size).toBe(320);
+    expect(sameBits(asNchw(again), torchInput(`input_${i}.f32`))).toBe(false);
   });
 });
 
