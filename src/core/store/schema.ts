@@ -176,7 +176,9 @@ export interface ExperimentJob {
   examplesTotal: number;
   /** validation mean AUROC over the picking tasks at each evaluation */
   validation: { examples: number; meanAuroc: number }[];
-  /** the best checkpoint (pipeline format), kept for download after the job */
+  /** store ids of the checkpoints this job holds now (the top k while it runs, the best after) */
+  kept?: string[];
+  /** the best checkpoint, kept for download (in the pipeline format) after the job */
   bestCheckpointId?: string;
   /** the test result (EvaluationResult id) */
   resultId?: string;
