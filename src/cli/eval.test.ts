@@ -11,7 +11,11 @@ import { parseConfidenceCsv, parsePathTable, parseScoresCsv } from '../core/eval
 
 const fx = ensureFixtures('torch_classifier_eval', [SHARED_DATA]);
 const manifest = JSON.parse(readFileSync(join(fx, 'manifest.json'), 'utf8')) as {
-  models: { shenzhen_tb: { studies: string[]; probs: number[][]; files: string[]; tb: number[]; sklearn_auroc: number; sklearn_auprc: number } };
+  images: { file: string; study: string; labels: (number | null)[] }[];
+  models: {
+    shenzhen_tb: { studies: string[]; probs: number[][]; files: string[]; tb: number[]; sklearn_auroc: number; sklearn_auprc: number };
+    pipeline_r18: { images: number[]; studies: string[]; probs: number[][]; study_labels: number[][] };
+  };
 };
 const tmp = mkdtempSync(join(tmpdir(), 'moco-cxr-eval-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -60,6 +64,46 @@ describe('moco-cxr eval', () => {
     const auroc = parseScoresCsv(readFileSync(join(out, 'scores.csv'), 'utf8')).find((x) => x.metric === 'AUROC')!;
     expect(auroc.value).toBeCloseTo(m.sklearn_auroc, 12);
     expect(parseConfidenceCsv(readFileSync(join(out, 'confidence.csv'), 'utf8'))[0]!.name).toBe('Tuberculosis');
+  }, 90_000);
+
+  it("a CheXpert folder (valid.csv, studies of two views, Lung Opacity as Airspace Opacity): the 14 tasks' study probabilities and labels", () => {
+    // CHEXPERT_TASKS order (the model's) differs from the CSV's: Airspace Opacity is CSV's Lung Opacity
+    const modelTasks = ['No Finding', 'Enlarged Cardiomediastinum', 'Cardiomegaly', 'Lung Lesion', 'Airspace Opacity', 'Edema', 'Consolidation', 'Pneumonia', 'Atelectasis', 'Pneumothorax', 'Pleural Effusion', 'Pleural Other', 'Fracture', 'Support Devices'];
+    const header = readFileSync(join(SHARED_DATA, 'chexpert-format/train_csv_header.csv'), 'utf8').trim().split(',');
+    const root = join(tmp, 'CheXpert-v1.0-small');
+    const studyDir = new Map<string, string>();
+    const lines = [header.join(',')];
+    const m = manifest.models.pipeline_r18;
+    m.images.forEach((i) => {
+      const img = manifest.images[i]!;
+      if (!studyDir.has(img.study)) studyDir.set(img.study, `valid/patient${String(64541 + studyDir.size).padStart(5, '0')}/study1`);
+      const rel = `${studyDir.get(img.study)}/view${i}_frontal.png`;
+      mkdirSync(join(root, studyDir.get(img.study)!), { recursive: true });
+      copyFileSync(join(SHARED_DATA, img.file), join(root, rel));
+      const cell = (v: number | null) => (v === null ? '' : `${v}.0`);
+      const byColumn = (col: string) => cell(img.labels[modelTasks.indexOf(col === 'Lung Opacity' ? 'Airspace Opacity' : col)]!);
+      lines.push([`CheXpert-v1.0-small/${rel}`, 'Female', '70', 'Frontal', 'AP', ...header.slice(5).map(byColumn)].join(','));
+    });
+    writeFileSync(join(root, 'valid.csv'), lines.join('\n') + '\n');
+    const out = join(tmp, 'out-chexpert');
+    const r = cli('--checkpoint', join(fx, 'pipeline_r18.pth.tar'), '--data', root, '--out', out, '--bootstrap', '0', '--quiet');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^data +.*: chexpert, valid, 13 images, 11 studies$/m);
+    const preds = parsePathTable(readFileSync(join(out, 'predictions.csv'), 'utf8'), 'predictions.csv');
+    const gt = parsePathTable(readFileSync(join(out, 'groundtruth.csv'), 'utf8'), 'groundtruth.csv');
+    expect(preds.tasks).toEqual(modelTasks);
+    // rows in the loader's order: studies sorted by path
+    expect(preds.paths).toEqual([...studyDir.values()].map((d) => `CheXpert-v1.0-small/${d}`).sort());
+    let worst = 0;
+    m.studies.forEach((s, j) => {
+      const row = preds.paths.indexOf(`CheXpert-v1.0-small/${studyDir.get(s)}`);
+      modelTasks.forEach((_, t) => {
+        worst = Math.max(worst, Math.abs(preds.values[t]![row]! - m.probs[j]![t]!));
+        expect(gt.values[t]![row]).toBe(m.study_labels[j]![t]);
+      });
+    });
+    expect(worst).toBeLessThan(1e-4);
   }, 90_000);
 
   it('refusals: a file that is no checkpoint, a folder with no images, tasks the dataset lacks, a missing split', () => {

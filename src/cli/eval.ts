@@ -207,8 +207,10 @@ async function run(a: Args): Promise<number> {
   try {
     const data = resolve(a.data);
     let plan: ImportPlan;
+    let files: Awaited<ReturnType<Lib['folderFromDisk']>>;
     try {
-      plan = await lib.planImport(await lib.folderFromDisk(data), a.kind ? { kind: a.kind } : {});
+      files = await lib.folderFromDisk(data);
+      plan = await lib.planImport(files, a.kind ? { kind: a.kind } : {});
     } catch (e) {
       throw new Refusal(`cannot read the folder ${a.data}: ${(e as Error).message}`);
     }
@@ -221,7 +223,6 @@ async function run(a: Args): Promise<number> {
     const tasks = a.tasks ?? classifier.tasks;
     const notOutputs = tasks.filter((t) => !classifier.tasks.includes(t));
     if (notOutputs.length) throw new Refusal(`the checkpoint has no output ${notOutputs.map((t) => `'${t}'`).join(', ')} (its outputs: ${classifier.tasks.join(', ')})`);
-    const files = await lib.folderFromDisk(data);
     let samples;
     try {
       samples = ev.samplesFromImages(images, tasks, plan.labelColumns, async (img) => {
