@@ -8,6 +8,7 @@ import { WASM_PATHS } from './wasm-paths.ts';
 import { augmentDiagnostics } from './train/augment-diagnostics.ts';
 import { benchDiagnostics } from './train/bench-diagnostics.ts';
 import { kernelDiagnostics } from './train/kernel-diagnostics.ts';
+import { finetuneApi } from './train/finetune.ts';
 import { pretrainApi } from './train/pretrain.ts';
 
 let backend: BackendInfo | null = null;
@@ -93,6 +94,10 @@ const api = {
     return `aborted after ${ticks} ticks`;
   },
 
+  ...finetuneApi({
+    deviceLost: () => deviceLost,
+    hasBackend: () => backend !== null,
+  }),
   ...pretrainApi({
     restoreBackend: async () => {
       await startBackend(lastPreference);
