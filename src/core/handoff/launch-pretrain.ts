@@ -252,7 +252,7 @@ ${notesComment(notes)}
 ${preamble(input, c, '${SLURM_SUBMIT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}')}
 NNODES=\${SLURM_NNODES:-${c.nodes}}
 GPUS_PER_NODE=\${SLURM_GPUS_ON_NODE:-${c.gpusPerNode}}
-MASTER_ADDR=$(scontrol show hostnames "\${SLURM_JOB_NODELIST:-localhost}" | head -n 1)
+MASTER_ADDR=$(scontrol show hostnames "\${SLURM_JOB_NODELIST:-localhost}" | sed -n 1p)   # sed reads it all: head would close the pipe early under pipefail
 MASTER_PORT=\${MASTER_PORT:-${c.masterPort}}
 DIST_PORT=\${DIST_PORT:-$(( MASTER_PORT + 1 ))}
 ${BATCH_SPLIT}

@@ -39,11 +39,13 @@ export function renderCommand(head: string, args: readonly ShellArg[], indent = 
 export function commentBlock(text: string, prefix = '# '): string {
   const out: string[] = [];
   for (const para of text.split('\n')) {
+    // a list item's continuation lines are indented under its text
+    const hang = para.startsWith('- ') ? '  ' : '';
     let line = '';
     for (const word of para.split(' ')) {
       if (line && (prefix + line + ' ' + word).length > 110) {
         out.push(prefix + line);
-        line = word;
+        line = hang + word;
       } else line = line ? `${line} ${word}` : word;
     }
     out.push((prefix + line).trimEnd());
