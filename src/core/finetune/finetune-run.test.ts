@@ -220,5 +220,8 @@ describe('fine-tuning loop', () => {
     expect(msg({ examplesPerEval: 6 })).toMatch(/examples per evaluation \(6\) must be a multiple of the batch \(4\)/);
     expect(msg({ tasks: { outputs: ['Tuberculosis'], pick: ['Tuberculosis'] } })).toMatch(/no label column for Tuberculosis/);
     expect(validateFinetuneRun(settings, splits.train, { images: [] }).join('; ')).toMatch(/validation split has no images/);
+    const nine = { ...splits.train, images: splits.train.images.slice(0, 9) };
+    expect(validateFinetuneRun(settings, nine, splits.valid).join('; ')).toMatch(/the last batch of every epoch holds 1 image \(9 images in batches of 4\)/);
+    expect(validateFinetuneRun({ ...settings, mode: 'linear', linearBatchNorm: 'frozen' }, nine, splits.valid)).toEqual([]);
   });
 });

@@ -97,6 +97,8 @@ export interface FinetuneLoopOptions {
   control?: () => 'run' | 'pause' | 'stop';
   onStep?: (r: FinetuneStepReport) => void;
   onEvaluation?: (e: EvaluationRecord) => void;
+  /** images of the validation split predicted so far in the running evaluation */
+  onEvaluationProgress?: (done: number, total: number) => void;
   /** hold a kept checkpoint (overwrite when the id is already held) */
   keep: (c: KeptCheckpoint & { weights: Map<string, StateEntry>; scores: TaskScore[] }) => Promise<void>;
   /** let a checkpoint go (an id no longer held is no error) */
@@ -141,6 +143,12 @@ export function validateFinetuneRun(s: FinetuneSettings, train: Pick<LabelledSpl
   const N = train.images.length;
   if (N === 0) errs.push('the training split has no images');
   if (valid.images.length === 0) errs.push('the validation split has no images (checkpoints are picked on it)');
+  const bnTrains = s.mode === 'end-to-end' || s.linearBatchNorm === 'train';
+  if (bnTrains && N > 1 && N % s.batch === 1 && s.crop < 64) {
+    errs.push(
+      `the last batch of every epoch holds 1 image (${N} images in batches of ${s.batch}) and batch norm trains: at crop ${s.crop} the deepest layers then see one value per channel, which batch norm cannot normalise (PyTorch refuses it too); pick another batch size`,
+    );
+  }
   if (errs.length === 0 && !savesAnyCheckpoint(N, s.batch, s.epochs, s.examplesPerEval)) {
     const last = (s.epochs * stepsPerEpoch(N, s.batch) - 1) * s.batch;
     errs.push(
@@ -261,7 +269,7 @@ export async function finetuneLoop(o: FinetuneLoopOptions): Promise<FinetuneOutc
 
   const evaluate = async () => {
     const t0 = performance.now();
-    const table = await predictStudies(model, o.valid, outputs, predictOptions(s, o.predictBatch));
+    const table = await predictStudies(model, o.valid, outputs, { ...predictOptions(s, o.predictBatch), onProgress: o.onEvaluationProgress });
     const scores = scoreStudies(table, { bootstrap: 0 });
     const m = meanAuroc(scores, s.tasks.pick);
     const metric = Number.isNaN(m) ? null : m;
