@@ -62,7 +62,7 @@ describe('run.json', () => {
   });
 
   it('names the first bad key by its path', () => {
-    const bad: [string, (r: PretrainRunJson & FinetuneRunJson) => void, RegExp][] = [
+    const bad: [string, (r: PretrainRunJson) => void, RegExp][] = [
       ['K not a multiple of the batch', (r) => void (r.settings.K = 10), /settings.K \(10\) must be a multiple of settings.batch \(4\)/],
       ['an unknown arch', (r) => void ((r.settings as { arch: string }).arch = 'vgg16'), /settings.arch must be one of resnet18, resnet50, densenet121, mnasnet1_0/],
       ['a seed that disagrees', (r) => void (r.seed = 8), /seed must equal settings.seed/],
@@ -71,7 +71,7 @@ describe('run.json', () => {
       ['a crop above the size', (r) => void (r.settings.crop = 99), /settings.crop must be at most 16/],
     ];
     for (const [what, mutate, message] of bad) {
-      const r = pretrainJson() as PretrainRunJson & FinetuneRunJson;
+      const r = pretrainJson();
       mutate(r);
       expect(() => parseRunJson(JSON.stringify(r)), what).toThrow(message);
       expect(() => parseRunJson(JSON.stringify(r)), what).toThrow(RunJsonError);
