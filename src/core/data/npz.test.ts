@@ -2,7 +2,7 @@
 // np.savez_compressed deflated) read back to the values numpy reads (scripts/fixtures/numpy_npz.py), and the
 // shared PneumoniaMNIST file to the same bytes (sha256 of the C-order data) as np.load gives.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { inflateSync } from 'fflate';
@@ -103,7 +103,7 @@ describe('.npz written by np.savez (stored) and np.savez_compressed (deflated)',
   });
 });
 
-describe.runIf(existsSync(REAL))('the shared PneumoniaMNIST .npz', () => {
+describe('the shared PneumoniaMNIST .npz (../shared/data, beside the checkout here and in CI)', () => {
   test('entries as Python zipfile lists them; arrays byte for byte as np.load reads them', async () => {
     const bytes = new Uint8Array(readFileSync(REAL));
     expect(listNpz(bytes).map(({ name, method, size, compressedSize, crc }) => ({ name, method, size, compressedSize, crc }))).toEqual(real.entries);
