@@ -5,8 +5,8 @@ import type { EvaluationResult } from '../../core/finetune/results.ts';
 import type { ExperimentSettings } from '../../core/finetune/settings.ts';
 import type { ExperimentRecord } from '../../core/store/schema.ts';
 import type { ExperimentEvent } from '../../../workers/train/finetune.ts';
+import { checkpoints } from '../checkpoints/checkpoints.svelte.ts';
 import { openStore } from '../datasets/datasets.svelte.ts';
-import { saveBytes } from '../lib/download.ts';
 import { errorText } from '../lib/format.ts';
 import { trainWorker } from '../lib/workers.ts';
 import { backendState } from '../system/backend.svelte.ts';
@@ -27,6 +27,9 @@ class ExperimentsState {
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
   busy = $state<string | null>(null);
+  /** An export made in the worker, offered as a link: exports can take longer than the click's user
+   *  activation lasts, and Chrome blocks a second download that no click started. */
+  prepared = $state<{ name: string; url: string } | null>(null);
   private driving = new Set<string>();
   private resumedOnLoad = false;
 
@@ -34,6 +37,8 @@ class ExperimentsState {
     try {
       const s = await openStore();
       [this.list, this.results] = await Promise.all([s.listExperiments(), s.listResults()]);
+      // jobs keep their best checkpoints in the store: the checkpoint lists show them
+      await checkpoints.refresh();
     } catch (e) {
       this.error = `could not open the browser database: ${errorText(e)}`;
     }
@@ -156,10 +161,11 @@ class ExperimentsState {
 
   async download(input: { experimentId: string; what: 'predictions' | 'config' | 'bundle' | 'checkpoint'; jobId?: string }): Promise<void> {
     this.error = null;
+    this.clearPrepared();
     this.busy = `preparing ${input.what}`;
     try {
       const f = await trainWorker.call('experimentExport', input);
-      saveBytes(f.name, f.bytes);
+      this.offer(f.name, f.bytes);
     } catch (e) {
       this.error = errorText(e);
     } finally {
@@ -167,11 +173,22 @@ class ExperimentsState {
     }
   }
 
+  private clearPrepared(): void {
+    if (this.prepared) URL.revokeObjectURL(this.prepared.url);
+    this.prepared = null;
+  }
+
+  private offer(name: string, bytes: Uint8Array): void {
+    this.clearPrepared();
+    this.prepared = { name, url: URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })) };
+  }
+
   async downloadResult(id: string): Promise<void> {
     this.error = null;
+    this.clearPrepared();
     try {
       const f = await trainWorker.call('resultExport', { resultId: id });
-      saveBytes(f.name, f.bytes);
+      this.offer(f.name, f.bytes);
     } catch (e) {
       this.error = errorText(e);
     }
