@@ -26,6 +26,8 @@ test('pretrain: live numbers, pause/resume, reload resumes from the checkpoint, 
   await page.getByLabel('Learning rate', { exact: true }).fill('0.001');
   await page.getByLabel('Checkpoint every (steps)', { exact: true }).fill('2');
   await expect(page.getByTestId('run-plan')).toContainText('6 steps per epoch (24 images, batch 4');
+  // before the start: FLOPs and the time at this device's measured speed
+  await expect(page.getByTestId('handoff-advice')).toContainText(/This pretraining run needs about [\d.]+e\d+ FLOP: about .* on this device/, { timeout: 120_000 });
   // the augmentation preview: pairs of 32 px views drawn in the training worker
   await page.getByRole('button', { name: 'Show augmentations' }).click();
   await expect(page.getByTestId('augment-pair').first()).toBeVisible({ timeout: 60_000 });
@@ -64,6 +66,20 @@ test('pretrain: live numbers, pause/resume, reload resumes from the checkpoint, 
     expect(file).toMatch(/tiny-epoch3-step18\.pth\.tar$/);
     const out = JSON.parse(execFileSync(PYTHON, [join(REPO_ROOT, 'scripts/fixtures/torch_moco_resume.py'), '--check', file], { encoding: 'utf8' })) as Record<string, unknown>;
     expect(out).toMatchObject({ epoch: 3, arch: 'resnet18', dim: 128, K: 16, queue_ptr: (18 * 4) % 16, adam_steps: [18], adam_state_count: 64, queue_unit: true });
+
+    // the cluster bundle: its MoCo checkpoint resumes in the builder.py mirror and takes one CPU step
+    await run.getByRole('button', { name: 'Export for a cluster (.zip)' }).click();
+    const link = page.getByTestId('prepared').getByRole('link');
+    await expect(link).toHaveText(/^Save tiny.*\.zip$/, { timeout: 60_000 });
+    const zipDownload = page.waitForEvent('download');
+    await link.click();
+    const zip = join(dir, (await zipDownload).suggestedFilename());
+    await (await zipDownload).saveAs(zip);
+    const b = JSON.parse(execFileSync(PYTHON, [join(REPO_ROOT, 'scripts/fixtures/handoff_bundle_check.py'), zip], { encoding: 'utf8' })) as { names: string[]; resume: { next: Record<string, unknown> } & Record<string, unknown> };
+    for (const f of ['run.json', 'README.md', 'launch_torchrun.sh', 'launch_sbatch.sh']) expect(b.names.some((n) => n.endsWith(`/${f}`)), f).toBe(true);
+    // main_moco.py starts at epoch 3 of the saved state; one step moves the queue pointer by the batch
+    expect(b.resume).toMatchObject({ epoch: 3, arch: 'resnet18', dim: 128, K: 16, queue_ptr: (18 * 4) % 16, adam_steps: [18], adam_state_count: 64 });
+    expect(b.resume.next).toMatchObject({ queue_ptr: (18 * 4 + 4) % 16, adam_steps: [19], adam_state_count: 64 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -195,7 +195,10 @@ export function finetuneApi(host: FinetuneHost) {
         if (!bytes) throw new Error(`the checkpoint of run '${run.name}' is no longer stored`);
         checkpoint = toMoco(extractModel(readTorchFile(bytes, { mode: 'strict' }).root).model);
       }
-      const bytes = pretrainBundle({ run, dataset, images: await s.listImages(dataset.id), checkpoint, imagenetStart: run.settings.init.kind === 'backbone' });
+      // --from-imagenet only for a run that started from a torchvision (ImageNet) checkpoint's backbone
+      const init = run.settings.init;
+      const imagenetStart = init.kind === 'backbone' && (await s.getCheckpoint(init.checkpointId))?.layout === 'torchvision';
+      const bytes = pretrainBundle({ run, dataset, images: await s.listImages(dataset.id), checkpoint, imagenetStart });
       return { name: `${fileSafe(run.name)}.cluster.zip`, bytes };
     },
 

@@ -25,6 +25,7 @@ class PretrainState {
   live = $state<Record<string, LiveRun>>({});
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
+  prepared = $state<{ name: string; url: string } | null>(null);
   private driving = new Set<string>();
   private resumedOnLoad = false;
 
@@ -135,6 +136,20 @@ class PretrainState {
     try {
       const r = await ingestWorker.call('exportCheckpoint', { id: checkpointId, to: 'moco' });
       saveBytes(`${run.name.replace(/[^\w.-]+/g, '_')}-epoch${run.progress.epoch}-step${run.progress.globalStep}.pth.tar`, r.bytes);
+    } catch (e) {
+      this.error = errorText(e);
+    }
+  }
+
+  /** The run's cluster bundle, made in the worker and offered as a link (it can take longer than a
+   *  click's user activation lasts). */
+  async exportBundle(run: RunRecord): Promise<void> {
+    this.error = null;
+    if (this.prepared) URL.revokeObjectURL(this.prepared.url);
+    this.prepared = null;
+    try {
+      const f = await trainWorker.call('pretrainBundleExport', { runId: run.id });
+      this.prepared = { name: f.name, url: URL.createObjectURL(new Blob([f.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' })) };
     } catch (e) {
       this.error = errorText(e);
     }
