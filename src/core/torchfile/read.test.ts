@@ -130,3 +130,17 @@ describe('details torch relies on', () => {
     }
   }
 });
+
+describe('tensor data from a Node Buffer', () => {
+  it('reads a misaligned storage from a Buffer slice (Buffer.slice is a view, not a copy)', async () => {
+    const { Buffer } = await import('node:buffer');
+    const { Storage } = await import('./values.ts');
+    const { storageElements } = await import('./tensor-data.ts');
+    const values = Float32Array.from([1.5, -2, 3.25]);
+    const backing = Buffer.alloc(13);
+    Buffer.from(values.buffer).copy(backing, 1);
+    const bytes = backing.subarray(1);
+    expect(bytes.byteOffset % 4).not.toBe(0);
+    expect(Array.from(storageElements(new Storage('f32', 3, '0', 'cpu', bytes)))).toEqual([1.5, -2, 3.25]);
+  });
+});

@@ -32,7 +32,8 @@ function rawElements(bytes: Uint8Array, dtype: DType): RawArray {
   if (!LITTLE_ENDIAN_HOST) throw new TorchFileError('internal', 'typed arrays over torch storages need a little-endian host');
   const size = DTYPES[dtype].size;
   const n = Math.floor(bytes.length / size);
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // Uint8Array.prototype.slice copies; a Node Buffer's own slice() would return a (still misaligned) view.
+  const aligned = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   return new RAW[dtype](aligned.buffer, aligned.byteOffset, n);
 }
 
