@@ -3,7 +3,7 @@
 // cluster bundle's contents; an offline evaluation of the kept checkpoint; and the exported CSVs imported
 // back as a cluster result that shows beside the browser's with the same AUROC.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
@@ -40,7 +40,7 @@ test('fine-tune: an experiment runs, its figure and exports check out, and resul
   const t0 = Date.now();
   await page.getByRole('button', { name: 'Start experiment' }).click();
 
-  const exp = page.getByRole('listitem', { name: 'Experiment tiny' });
+  const exp = page.getByRole('listitem', { name: 'Experiment tiny', exact: true });
   await expect(exp.getByTestId('job')).toHaveCount(2);
   await expect(exp.getByTestId('experiment-status')).toHaveText('complete', { timeout: 360_000 });
   console.log(`experiment: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -77,6 +77,11 @@ test('fine-tune: an experiment runs, its figure and exports check out, and resul
     const config = JSON.parse(readFileSync(await save('Config and split manifest (.json)'), 'utf8')) as { settings: { splitSeed: number }; manifest: { train: { name: string; keys: string[] }[]; test: string[] } };
     expect(config.manifest.train.map((d) => d.name)).toEqual(['train_semi_0.5-it0', 'train']);
     expect(config.manifest.test.length).toBeGreaterThan(0);
+    // ...and re-runs it: the same manifest, the same jobs
+    await page.getByTestId('rerun-config').setInputFiles(join(dir, readdirSync(dir).find((f) => f.endsWith('.config.json'))!));
+    const rerun = page.getByRole('listitem', { name: 'Experiment tiny (re-run)' });
+    await expect(rerun.getByTestId('experiment-status')).toHaveText('complete', { timeout: 120_000 });
+    await expect(rerun.getByTestId('job-test-auroc').first()).toHaveText((await exp.getByTestId('job-test-auroc').first().textContent())!);
     // the cluster bundle
     const bundle = unzip(await save('Export for a cluster (.zip)'), join(dir, 'bundle'));
     for (const f of ['run.json', 'README.md', 'launch_torchrun.sh', 'launch_sbatch.sh', 'valid.csv', 'test.csv', 'train_semi_0.5-it0.csv', 'train.csv']) expect(bundle.some((n) => n.endsWith(`/${f}`)), f).toBe(true);

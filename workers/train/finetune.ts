@@ -4,7 +4,7 @@
 import type { CallContext } from '../../src/bridge/protocol.ts';
 import { extractModel, toMoco, toPipeline } from '../../src/core/convert/index.ts';
 import { clusterResult, evalImageFromGrey, evaluateClassifier, loadClassifier as loadEvalClassifier, offlineResult, pipelineFiles, samplesFromImages } from '../../src/core/evaluate/index.ts';
-import { createExperiment, runExperiment, type ExperimentEvent } from '../../src/core/finetune/experiment-run.ts';
+import { createExperiment, experimentFromConfig, runExperiment, type ExperimentEvent } from '../../src/core/finetune/experiment-run.ts';
 import type { EvaluationResult } from '../../src/core/finetune/results.ts';
 import { scheduleForFraction, type ExperimentSettings } from '../../src/core/finetune/settings.ts';
 import { advise, classifierForwardFlops, finetuneBundle, finetuneWork, pretrainBundle, pretrainStepFlops, pretrainWork, type Advice } from '../../src/core/handoff/index.ts';
@@ -51,6 +51,13 @@ export function finetuneApi(host: FinetuneHost) {
   return {
     async experimentCreate(input: { settings: ExperimentSettings }, _ctx: CallContext<never>) {
       return createExperiment(await store(), input.settings);
+    },
+
+    /** A re-run from an exported config or a bundle's run.json on a stored dataset: the same settings,
+     *  seed and split manifest. */
+    async experimentFromConfig(input: { text: string; datasetId: string; name?: string }, _ctx: CallContext<never>) {
+      const { settings, manifest } = experimentFromConfig(input.text);
+      return createExperiment(await store(), { ...settings, datasetId: input.datasetId, name: input.name ?? `${settings.name} (re-run)` }, manifest);
     },
 
     async experimentRun(input: { experimentId: string }, ctx: CallContext<ExperimentEvent>) {

@@ -12,7 +12,7 @@ import type { DatasetRecord } from '../store/schema.ts';
 import { Store } from '../store/store.ts';
 import { readTorchFile } from '../torchfile/index.ts';
 import { loadClassifier } from './classifier.ts';
-import { createExperiment, runExperiment, type ExperimentEvent } from './experiment-run.ts';
+import { createExperiment, experimentFromConfig, runExperiment, type ExperimentEvent } from './experiment-run.ts';
 import { predictStudies } from './predict.ts';
 import { FINETUNE_DEFAULTS, type ExperimentSettings } from './settings.ts';
 import { TASK_PRESETS } from './tasks.ts';
@@ -119,4 +119,21 @@ describe('experiment run', () => {
     const left = (await store.listCheckpoints()).filter((c) => c.id.startsWith(e.id));
     expect(left.map((c) => c.id)).toEqual([end.jobs[0]!.bestCheckpointId]);
   }, 120_000);
+});
+
+describe('re-running from a config', () => {
+  test('the exported config recreates the experiment on the same images, and a missing image is named', async () => {
+    const { store, dataset } = await storeWithDemo(30, 16);
+    const s = settings(dataset.id);
+    const first = await createExperiment(store, { ...s, splitSeed: 3 });
+    const text = JSON.stringify({ format: 'moco-cxr-web experiment', version: 1, settings: first.settings, manifest: first.manifest });
+    const again = experimentFromConfig(text);
+    const second = await createExperiment(store, again.settings, again.manifest);
+    expect(second.manifest).toEqual(first.manifest);
+    expect(second.jobs.map((j) => j.id)).toEqual(first.jobs.map((j) => j.id));
+    const broken = { ...first.manifest, test: [...first.manifest.test, 'no/such/image.jpg'] };
+    await expect(createExperiment(store, again.settings, broken)).rejects.toThrow(/lacks 1 image.*no\/such\/image\.jpg/);
+    expect(() => experimentFromConfig('{"kind":"pretrain"}')).toThrow(/not an experiment config/);
+    await expect(createExperiment(store, { ...again.settings, inits: [{ label: 'MoCo x', init: { kind: 'moco', checkpointId: 'gone' } }] })).rejects.toThrow(/'MoCo x' is not stored/);
+  });
 });

@@ -19,17 +19,36 @@ import { buildManifest, planJobs, type ExperimentJobPlan } from './experiment.ts
 import { finetuneLoop, startTrainer, type FinetuneStepReport } from './finetune-run.ts';
 import type { LabelledSplit } from './predict.ts';
 import type { EvaluationResult } from './results.ts';
-import type { ExperimentSettings } from './settings.ts';
+import type { ExperimentSettings, SplitManifest } from './settings.ts';
 import { checkTasks } from './tasks.ts';
 
 const newId = () => `exp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
-export async function createExperiment(store: Store, settings: ExperimentSettings): Promise<ExperimentRecord> {
+/**
+ * A new experiment. Without `given`, its split manifest is drawn from the dataset and the settings' seed;
+ * with one (a re-run from an exported config or a bundle's run.json), that manifest is used as it is,
+ * after checking that the dataset holds every image it names.
+ */
+export async function createExperiment(store: Store, settings: ExperimentSettings, given?: SplitManifest): Promise<ExperimentRecord> {
   const dataset = await store.getDataset(settings.datasetId);
   if (!dataset) throw new Error(`no dataset with id ${settings.datasetId}`);
   checkTasks(settings.settings.tasks, dataset.labelColumns);
+  for (const i of settings.inits) {
+    if (i.init.kind !== 'random' && !(await store.getCheckpoint(i.init.checkpointId))) {
+      throw new Error(`the checkpoint of '${i.label}' is not stored in this browser: import it on the Checkpoints page first`);
+    }
+  }
   const images = await store.listImages(dataset.id);
-  const manifest = buildManifest(dataset.kind, images, settings);
+  let manifest: SplitManifest;
+  if (given) {
+    const have = new Set(images.map((m) => m.key));
+    const named = [...given.valid, ...given.test, ...given.train.flatMap((d) => d.keys)];
+    const missing = [...new Set(named.filter((k) => !have.has(k)))];
+    if (missing.length > 0) {
+      throw new Error(`the dataset '${dataset.name}' lacks ${missing.length} image(s) the split manifest names, e.g. ${missing.slice(0, 3).join(', ')}`);
+    }
+    manifest = { ...given, datasetId: dataset.id };
+  } else manifest = buildManifest(dataset.kind, images, settings);
   const plans = planJobs(settings, manifest);
   const trainCount = new Map(manifest.train.map((d) => [d.name, d.keys.length]));
   const jobs: ExperimentJob[] = plans.map((p) => {
@@ -263,4 +282,22 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
   }
   await put({ status: 'complete' });
   return e!;
+}
+
+/** The settings and manifest in an exported experiment config or a fine-tuning bundle's run.json. */
+export function experimentFromConfig(text: string): { settings: ExperimentSettings; manifest: SplitManifest } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`the config is not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const o = (v ?? {}) as Record<string, unknown>;
+  const settings = (o.format === 'moco-cxr-web experiment' ? o.settings : o.kind === 'finetune' ? o.experiment : undefined) as ExperimentSettings | undefined;
+  const manifest = o.manifest as SplitManifest | undefined;
+  if (!settings || !manifest) throw new Error("not an experiment config: expected this app's exported config (format 'moco-cxr-web experiment') or a fine-tuning bundle's run.json");
+  if (!Array.isArray(manifest.valid) || !Array.isArray(manifest.test) || !Array.isArray(manifest.train)) throw new Error('the config\'s split manifest has no valid, test and train lists');
+  if (!settings.settings || !Array.isArray(settings.inits) || !Array.isArray(settings.fractions)) throw new Error('the config\'s settings lack inits, fractions or the run settings');
+  const { id: _id, ...rest } = settings as ExperimentSettings & { id?: string };
+  return { settings: rest, manifest };
 }

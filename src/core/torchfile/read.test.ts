@@ -141,6 +141,6 @@ describe('tensor data from a Node Buffer', () => {
     Buffer.from(values.buffer).copy(backing, 1);
     const bytes = backing.subarray(1);
     expect(bytes.byteOffset % 4).not.toBe(0);
-    expect(Array.from(storageElements(new Storage('f32', 3, '0', 'cpu', bytes)))).toEqual([1.5, -2, 3.25]);
+    expect(Array.from(storageElements(new Storage('f32', 3, '0', 'cpu', bytes)) as Float32Array)).toEqual([1.5, -2, 3.25]);
   });
 });

@@ -64,6 +64,17 @@ class ExperimentsState {
     }
   }
 
+  async createFromConfig(file: File, datasetId: string): Promise<void> {
+    this.error = null;
+    try {
+      const e = await trainWorker.call('experimentFromConfig', { text: await file.text(), datasetId });
+      await this.refresh();
+      void this.run(e.id);
+    } catch (e) {
+      this.error = `${file.name}: ${errorText(e)}`;
+    }
+  }
+
   /** Runs an experiment's queued jobs in the worker; a worker crash takes it up again (twice at most). */
   async run(id: string, crashRetries = 2): Promise<void> {
     if (this.driving.has(id)) return;
