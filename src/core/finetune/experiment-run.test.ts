@@ -6,10 +6,8 @@ import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { useBackend } from '../backend/kernels/backends.testutil.ts';
 import { extractModel } from '../convert/index.ts';
-import { demoDataset } from '../data/demo/generate.ts';
 import { exportStateDict } from '../models/index.ts';
-import type { DatasetRecord } from '../store/schema.ts';
-import { Store } from '../store/store.ts';
+import { storeWithDemo as storeWithDemoStore } from '../store/demo.testutil.ts';
 import { readTorchFile } from '../torchfile/index.ts';
 import { loadClassifier } from './classifier.ts';
 import { createExperiment, experimentFromConfig, runExperiment, type ExperimentEvent } from './experiment-run.ts';
@@ -17,28 +15,7 @@ import { predictStudies } from './predict.ts';
 import { FINETUNE_DEFAULTS, type ExperimentSettings } from './settings.ts';
 import { TASK_PRESETS } from './tasks.ts';
 
-let dbCount = 0;
-async function storeWithDemo(count: number, side: number): Promise<{ store: Store; dataset: DatasetRecord }> {
-  const store = await Store.open(`experiment-test-${++dbCount}`);
-  const demo = demoDataset({ seed: 4, count, size: side });
-  const now = Date.now();
-  const dataset: DatasetRecord = {
-    id: `demo-${dbCount}`, name: 'demo', kind: 'demo', source: 'demo', synthetic: true, labelColumns: demo.labelColumns, imageSide: side, thumbSide: 8,
-    status: 'complete', planned: count, counts: { train: 0, valid: 0, test: 0 }, labelStats: {}, bytes: 0, createdAt: now, updatedAt: now, problemCount: 0,
-  };
-  await store.putDataset(dataset);
-  await store.putImages(
-    demo.cases.map((c) => {
-      const img = demo.render(c);
-      return {
-        meta: { ...c.meta, dataset: dataset.id, width: img.width, height: img.height, originalWidth: img.width, originalHeight: img.height },
-        pixels: { dataset: dataset.id, key: c.meta.key, width: img.width, height: img.height, data: img.pixels },
-        thumb: { dataset: dataset.id, key: c.meta.key, width: 1, height: 1, data: new Uint8Array(1) },
-      };
-    }),
-  );
-  return { store, dataset };
-}
+const storeWithDemo = (count: number, side: number) => storeWithDemoStore({ count, side, seed: 4, prefix: 'experiment-test' });
 
 const settings = (datasetId: string): ExperimentSettings => ({
   name: 'sweep',

@@ -9,6 +9,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { augmentViewsRgb, type ChannelNormalisation } from '../augment/device.ts';
 import { CXR_MEAN, CXR_STD } from '../augment/params.ts';
+import { roundHalfEven } from '../image/resize.ts';
 import type { GreyImage } from '../image/types.ts';
 import { mulberry32 } from '../random.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, type FinetuneSettings } from './settings.ts';
@@ -25,14 +26,8 @@ export function normalisationOf(kind: FinetuneSettings['normalization']): Channe
   return { mean: [CXR_MEAN, CXR_MEAN, CXR_MEAN], std: [CXR_STD, CXR_STD, CXR_STD] };
 }
 
-/** Python 3's round() of a float: halves go to the even neighbour (round(4.5) == 4, round(5.5) == 6). */
-export function pyRound(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
+/** Python 3's round() of a float (the image module's, which CenterCrop on stored images uses too). */
+export const pyRound = roundHalfEven;
 
 /** torchvision 0.14's F.center_crop: `int(round((height - crop) / 2.0))`, likewise for the width. */
 export function centerCropOffset(width: number, height: number, crop: number): CropOffset {

@@ -279,8 +279,8 @@ export function resizeShorterSide(img: GreyImage, target: number): GreyImage {
   return resizeBilinear(img, s.width, s.height);
 }
 
-/** Python's round() on a value that is an integer or a half: halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
+/** Python 3's round() of a float: halves go to the even neighbour (round(4.5) == 4, round(5.5) == 6). */
+export function roundHalfEven(x: number): number {
   const f = Math.floor(x);
   const d = x - f;
   if (d < 0.5) return f;

@@ -6,36 +6,15 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { useBackend } from '../backend/kernels/backends.testutil.ts';
 import { adamUpdate } from '../backend/kernels/adam.ts';
 import { extractModel } from '../convert/index.ts';
-import { demoDataset } from '../data/demo/generate.ts';
-import type { DatasetRecord } from '../store/schema.ts';
+import { storeWithDemo as storeWithDemoStore } from '../store/demo.testutil.ts';
 import { Store } from '../store/store.ts';
 import { readTorchFile, tensorToFloat32 } from '../torchfile/index.ts';
 import { createRun, KEEP_EPOCH_CHECKPOINTS, runPretraining, smallerBatch, type PretrainEvent } from './pretrain-run.ts';
 import { MOCO_CXR_DEFAULTS, type PretrainSettings } from './settings.ts';
 
-let dbCount = 0;
-
 async function storeWithDemo(count: number, side: number): Promise<{ store: Store; datasetId: string }> {
-  const store = await Store.open(`pretrain-test-${++dbCount}`);
-  const datasetId = `demo-${dbCount}`;
-  const demo = demoDataset({ seed: 3, count, size: side });
-  const now = Date.now();
-  const record: DatasetRecord = {
-    id: datasetId, name: 'demo', kind: 'demo', source: 'demo', synthetic: true, labelColumns: demo.labelColumns, imageSide: side, thumbSide: 8,
-    status: 'complete', planned: count, counts: { train: 0, valid: 0, test: 0 }, labelStats: {}, bytes: 0, createdAt: now, updatedAt: now, problemCount: 0,
-  };
-  await store.putDataset(record);
-  await store.putImages(
-    demo.cases.map((c) => {
-      const img = demo.render(c);
-      return {
-        meta: { ...c.meta, dataset: datasetId, width: img.width, height: img.height, originalWidth: img.width, originalHeight: img.height },
-        pixels: { dataset: datasetId, key: c.meta.key, width: img.width, height: img.height, data: img.pixels },
-        thumb: { dataset: datasetId, key: c.meta.key, width: 1, height: 1, data: new Uint8Array(1) },
-      };
-    }),
-  );
-  return { store, datasetId };
+  const { store, dataset } = await storeWithDemoStore({ count, side, seed: 3, prefix: 'pretrain-test' });
+  return { store, datasetId: dataset.id };
 }
 
 const settings = (over: Partial<PretrainSettings>): PretrainSettings => ({
