@@ -100,8 +100,8 @@ test('fine-tune: an experiment runs, its figure and exports check out, and resul
     const first = join(dir, 'results', folders[0]!);
     const upload = join(dir, 'upload');
     mkdirSync(upload);
-    for (const f of ['predictions.csv', 'groundtruth.csv']) writeFileSync(join(upload, f), readFileSync(join(first, f)));
-    await page.getByTestId('cluster-files').setInputFiles([join(upload, 'predictions.csv'), join(upload, 'groundtruth.csv')]);
+    for (const f of ['predictions.csv', 'groundtruth.csv', 'scores.csv']) writeFileSync(join(upload, f), readFileSync(join(first, f)));
+    await page.getByTestId('cluster-files').setInputFiles(['predictions.csv', 'groundtruth.csv', 'scores.csv'].map((f) => join(upload, f)));
     await page.getByLabel('Label of the imported result').fill('from the cluster');
     await page.getByLabel('Experiment to import into').selectOption({ label: 'tiny' });
     await page.getByLabel('Initialisation of the imported result').fill('cluster');

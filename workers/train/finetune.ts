@@ -127,6 +127,7 @@ export function finetuneApi(host: FinetuneHost) {
       const predictions = find(/^predictions.*\.csv$/i);
       const groundtruth = find(/^groundtruth.*\.csv$/i);
       const confidence = find(/^confidence(_multi)?\.csv$/i);
+      const scores = find(/^scores\.csv$/i);
       if (!predictions || !groundtruth) {
         throw new Error(`pick test.py's predictions.csv and groundtruth.csv (got ${input.files.map((f) => f.name).join(', ') || 'no files'})`);
       }
@@ -134,7 +135,7 @@ export function finetuneApi(host: FinetuneHost) {
       const e = input.experimentId ? await s.getExperiment(input.experimentId) : undefined;
       if (input.experimentId && !e) throw new Error(`no experiment with id ${input.experimentId}`);
       const result = clusterResult(
-        { predictions: predictions.text, groundtruth: groundtruth.text, ...(confidence ? { confidence: confidence.text } : {}) },
+        { predictions: predictions.text, groundtruth: groundtruth.text, ...(confidence ? { confidence: confidence.text } : {}), ...(scores ? { scores: scores.text } : {}) },
         {
           label: input.label || 'cluster run',
           id: `cluster-${crypto.randomUUID()}`,

@@ -121,6 +121,14 @@ describe('predictions.csv / groundtruth.csv / confidence.csv round trip', () => 
       expect(s.ci).toEqual({ lower: row.lower, mean: row.mean, upper: row.upper, replicates: 200 });
     });
     expect(parseConfidenceCsv(confidenceCsv(scores)).map((c) => c.name)).toEqual(table.tasks);
+
+    // scores.csv of the same run agrees; one from another run is refused, naming the task
+    const both = { predictions: files['predictions.csv']!, groundtruth: files['groundtruth.csv']! };
+    expect(clusterResult({ ...both, scores: files['scores.csv']! }, { label: 'x' }).scores.map((s) => s.auroc)).toEqual(scores.map((s) => s.auroc));
+    const task = scores.find((s) => s.auroc !== null)!;
+    const tampered = files['scores.csv']!.split('\n').map((line) => (line.startsWith(`${task.task.includes(',') ? `"${task.task}"` : task.task},AUROC,`) ? `${line.split(',AUROC,')[0]},AUROC,0.123` : line)).join('\n');
+    expect(tampered).not.toBe(files['scores.csv']);
+    expect(() => clusterResult({ ...both, scores: tampered }, { label: 'x' })).toThrow(new RegExp(`scores\\.csv gives ${task.task} an AUROC of 0\\.123`));
   });
 
   test("the ensemble's files: ground truth with more tasks and rows in another order", () => {

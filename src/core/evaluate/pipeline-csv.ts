@@ -222,6 +222,8 @@ export interface ClusterFiles {
   groundtruth: string;
   /** confidence.csv or confidence_multi.csv; its intervals replace any computed here */
   confidence?: string;
+  /** scores.csv of the same run: its AUROCs must equal what the predictions give */
+  scores?: string;
 }
 
 export interface ClusterResultMeta {
@@ -256,6 +258,15 @@ export function clusterResult(files: ClusterFiles, meta: ClusterResultMeta): Eva
     for (const s of scores) {
       const r = byName.get(s.task);
       if (r) s.ci = { lower: r.lower, mean: r.mean, upper: r.upper, replicates: meta.replicates ?? 0 };
+    }
+  }
+  if (files.scores) {
+    for (const row of parseScoresCsv(files.scores).filter((r) => r.metric === 'AUROC')) {
+      const s = scores.find((x) => x.task === row.task);
+      if (!s) throw new PipelineCsvError(`scores.csv scores ${row.task}, which predictions.csv does not have (its tasks: ${table.tasks.join(', ')})`);
+      const ours = s.auroc ?? NaN;
+      const same = (Number.isNaN(row.value) && Number.isNaN(ours)) || Math.abs(row.value - ours) <= 1e-6;
+      if (!same) throw new PipelineCsvError(`scores.csv gives ${row.task} an AUROC of ${row.value}, but predictions.csv and groundtruth.csv give ${ours}: are they from the same run?`);
     }
   }
   const result: EvaluationResult = {
