@@ -114,3 +114,27 @@ describe('re-running from a config', () => {
     await expect(createExperiment(store, { ...again.settings, inits: [{ label: 'MoCo x', init: { kind: 'moco', checkpointId: 'gone' } }] })).rejects.toThrow(/'MoCo x' is not stored/);
   });
 });
+
+describe('a failing job', () => {
+  test('a lost device fails the job with its reason; resuming the experiment runs it again to the end', async () => {
+    const { store, dataset } = await storeWithDemo(40, 16);
+    const s = settings(dataset.id);
+    const e = await createExperiment(store, { ...s, inits: [s.inits[0]!], fractions: [{ ratio: 0.7, draws: 1 }], settings: { ...s.settings, keepTopK: 1 } });
+    let steps = 0;
+    const failed = await runExperiment(store, e.id, {
+      control: () => {
+        if (steps >= 3) throw new Error('the GPU device was lost: test');
+        return 'run';
+      },
+      onEvent: (ev) => ev.type === 'step' && steps++,
+    });
+    expect(failed.status).toBe('failed');
+    expect(failed.jobs[0]).toMatchObject({ status: 'failed', message: 'the GPU device was lost: test' });
+    expect(failed.message).toMatch(/random A, train_semi_0\.7-it0: the GPU device was lost/);
+    const end = await runExperiment(store, e.id, { control: () => 'run', onEvent: () => {} });
+    expect(end.status).toBe('complete');
+    expect(end.jobs[0]!.status).toBe('complete');
+    // the failed attempt's kept checkpoints are gone; only the finished job's best is left
+    expect((await store.listCheckpoints()).filter((c) => c.id.startsWith(e.id)).map((c) => c.id)).toEqual([end.jobs[0]!.bestCheckpointId]);
+  }, 120_000);
+});

@@ -168,7 +168,8 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
   const caches = new Map<number, TrainingSizeCache>();
   const cacheFor = (scale: number) => caches.get(scale) ?? caches.set(scale, new TrainingSizeCache(scale)).get(scale)!;
   for (const queued of e.jobs) {
-    if (queued.status === 'complete' || queued.status === 'failed') continue;
+    // a failed job (a lost device, a full storage, bad settings) is tried again when the experiment resumes
+    if (queued.status === 'complete') continue;
     const plan = plans.get(queued.id);
     if (!plan) throw new Error(`job ${queued.id} is not in the experiment's plan`);
     const s = plan.settings;
@@ -187,7 +188,6 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
     const tasks = s.tasks.outputs;
     let params = 0;
     for (const [k, t] of await exportStateDict(trainer.model)) if (isParameterKey(k)) params += t.data.length;
-    let stopped: 'pause' | 'stop' | null = null;
     try {
       let examples = 0;
       const outcome = await finetuneLoop({
@@ -197,11 +197,7 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
         valid,
         test,
         bootstrap: e.settings.bootstrap,
-        control: () => {
-          const c = hooks.control();
-          if (c !== 'run') stopped = c;
-          return c;
-        },
+        control: hooks.control,
         onStep: (r) => {
           examples += r.examples;
           hooks.onEvent({ type: 'step', jobId: job.id, epoch: r.epoch, examples, examplesTotal: job.examplesTotal, loss: r.loss ?? NaN, examplesPerSecond: r.examplesPerSecond });
@@ -269,15 +265,13 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
       if (bestId) job.bestCheckpointId = bestId;
       await putJob(job);
     } catch (err) {
-      if (stopped) throw err;
       const message = err instanceof Error ? err.message : String(err);
       job = { ...job, status: 'failed', message, endedAt: Date.now() };
       await putJob(job);
       await put({ status: 'failed', message: `${plan.init}, ${plan.trainName}: ${message}` });
       return e!;
     } finally {
-      trainer.dispose?.();
-      trainer.model.dispose();
+      trainer.dispose(); // the model and Adam's slots
     }
   }
   await put({ status: 'complete' });
