@@ -4,7 +4,7 @@
 import type { CallContext } from '../../src/bridge/protocol.ts';
 import { extractModel, toMoco, toPipeline } from '../../src/core/convert/index.ts';
 import { clusterResult, evalImageFromGrey, evaluateClassifier, loadClassifier as loadEvalClassifier, offlineResult, pipelineFiles, samplesFromImages } from '../../src/core/evaluate/index.ts';
-import { createExperiment, experimentFromConfig, runExperiment, type ExperimentEvent } from '../../src/core/finetune/experiment-run.ts';
+import { createExperiment, experimentConfigJson, experimentFromConfig, runExperiment, type ExperimentEvent } from '../../src/core/finetune/experiment-run.ts';
 import type { EvaluationResult } from '../../src/core/finetune/results.ts';
 import { scheduleForFraction, type ExperimentSettings } from '../../src/core/finetune/settings.ts';
 import { advise, classifierForwardFlops, finetuneBundle, finetuneWork, pretrainBundle, pretrainStepFlops, pretrainWork, type Advice } from '../../src/core/handoff/index.ts';
@@ -158,10 +158,7 @@ export function finetuneApi(host: FinetuneHost) {
       const e = await s.getExperiment(input.experimentId);
       if (!e) throw new Error(`no experiment with id ${input.experimentId}`);
       const base = fileSafe(e.name);
-      if (input.what === 'config') {
-        const json = { format: 'moco-cxr-web experiment', version: 1, name: e.name, settings: e.settings, manifest: e.manifest, jobs: e.jobs.map(({ id, init, ratio, draw, trainName, status }) => ({ id, init, ratio, draw, trainName, status })) };
-        return { name: `${base}.config.json`, bytes: utf8(`${JSON.stringify(json, null, 2)}\n`) };
-      }
+      if (input.what === 'config') return { name: `${base}.config.json`, bytes: utf8(experimentConfigJson(e)) };
       if (input.what === 'predictions') {
         const results = (await s.listResults()).filter((r) => r.experimentId === e.id);
         if (results.length === 0) throw new Error(`experiment '${e.name}' has no results yet`);

@@ -142,6 +142,19 @@ export function weightsToCanonical(arch: Arch, weights: Map<string, StateEntry>,
   return model;
 }
 
+/** The inverse of weightsToCanonical: a classifier checkpoint's entries by state-dict name, read from the
+ *  file's tensors without building a model (loadClassifierWeights checks them strictly). */
+export function canonicalToWeights(src: CanonicalModel): Map<string, StateEntryInput> {
+  const h = ARCH_INFO[src.arch].headName;
+  const weight = src.head?.tensors.get('weight');
+  const bias = src.head?.tensors.get('bias');
+  if (src.head?.kind !== 'linear' || !weight || !bias) throw new ClassifierError('a classifier head must be one Linear layer (weight and bias)');
+  const out = new Map<string, StateEntryInput>([...src.backbone].map(([k, t]) => [k, toInput(t)]));
+  out.set(`${h}.weight`, toInput(weight));
+  out.set(`${h}.bias`, toInput(bias));
+  return out;
+}
+
 /**
  * A trained classifier as a canonical model, for convert's writers: toPipeline(model, {iteration}) gives
  * the CheXpert pipeline's checkpoint (model_name ResNet18 / DenseNet121, tasks, ckpt_info, model_state in

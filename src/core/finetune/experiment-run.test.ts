@@ -10,7 +10,7 @@ import { exportStateDict } from '../models/index.ts';
 import { storeWithDemo as storeWithDemoStore } from '../store/demo.testutil.ts';
 import { readTorchFile } from '../torchfile/index.ts';
 import { loadClassifier } from './classifier.ts';
-import { createExperiment, experimentFromConfig, runExperiment, type ExperimentEvent } from './experiment-run.ts';
+import { createExperiment, experimentConfigJson, experimentFromConfig, runExperiment, type ExperimentEvent } from './experiment-run.ts';
 import { predictStudies } from './predict.ts';
 import { FINETUNE_DEFAULTS, type ExperimentSettings } from './settings.ts';
 import { TASK_PRESETS } from './tasks.ts';
@@ -103,7 +103,7 @@ describe('re-running from a config', () => {
     const { store, dataset } = await storeWithDemo(30, 16);
     const s = settings(dataset.id);
     const first = await createExperiment(store, { ...s, splitSeed: 3 });
-    const text = JSON.stringify({ format: 'moco-cxr-web experiment', version: 1, settings: first.settings, manifest: first.manifest });
+    const text = experimentConfigJson(first);
     const again = experimentFromConfig(text);
     const second = await createExperiment(store, again.settings, again.manifest);
     expect(second.manifest).toEqual(first.manifest);

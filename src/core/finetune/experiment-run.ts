@@ -7,14 +7,13 @@
 // from its beginning (a job is one fine-tuning run; the experiment resumes job by job). When a job ends,
 // its best checkpoint stays (downloadable in the pipeline format) and the other kept ones go.
 import { TrainingSizeCache } from '../augment/training-size.ts';
-import { extractModel, isParameterKey, toApp } from '../convert/index.ts';
+import { extractModel, toApp } from '../convert/index.ts';
 import type { ImageMeta } from '../data/types.ts';
 import type { GreyImage } from '../image/types.ts';
-import { exportStateDict, type StateEntryInput } from '../models/index.ts';
 import type { CheckpointRecord, DatasetRecord, ExperimentJob, ExperimentRecord } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import { readTorchFile } from '../torchfile/index.ts';
-import { loadClassifier, weightsToCanonical, type ClassifierStart } from './classifier.ts';
+import { canonicalToWeights, weightsToCanonical, type ClassifierStart } from './classifier.ts';
 import { buildManifest, planJobs, type ExperimentJobPlan } from './experiment.ts';
 import { finetuneLoop, startTrainer, type FinetuneStepReport } from './finetune-run.ts';
 import type { LabelledSplit } from './predict.ts';
@@ -186,8 +185,9 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
     hooks.onEvent({ type: 'phase', jobId: job.id, phase: 'loading the initial weights' });
     const { trainer } = startTrainer(s, await classifierStart(store, plan));
     const tasks = s.tasks.outputs;
+    // learnable parameters, from the shapes (no read-back of the weights)
     let params = 0;
-    for (const [k, t] of await exportStateDict(trainer.model)) if (isParameterKey(k)) params += t.data.length;
+    for (const p of trainer.model.store.params.values()) params += p.variable.size;
     try {
       let examples = 0;
       const outcome = await finetuneLoop({
@@ -225,13 +225,8 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
         loadKept: async (name) => {
           const bytes = await store.getCheckpointBytes(keptCheckpointId(e!.id, job.id, name));
           if (!bytes) throw new Error(`the kept checkpoint ${name} of ${job.id} is no longer stored`);
-          const { model } = extractModel(readTorchFile(bytes, { mode: 'strict' }).root, { arch: s.arch });
-          const m = loadClassifier(model);
-          try {
-            return (await exportStateDict(m)) as Map<string, StateEntryInput>;
-          } finally {
-            m.dispose();
-          }
+          // the entries straight from the file (the loop loads them strictly into its own model)
+          return canonicalToWeights(extractModel(readTorchFile(bytes, { mode: 'strict' }).root, { arch: s.arch }).model);
         },
       });
       if (outcome.status !== 'complete') {
@@ -278,6 +273,14 @@ export async function runExperiment(store: Store, experimentId: string, hooks: E
   return e!;
 }
 
+export const EXPERIMENT_CONFIG_FORMAT = 'moco-cxr-web experiment';
+
+/** An experiment's config as JSON: what experimentFromConfig reads back to re-run it on the same images. */
+export function experimentConfigJson(e: ExperimentRecord): string {
+  const jobs = e.jobs.map(({ id, init, ratio, draw, trainName, status }) => ({ id, init, ratio, draw, trainName, status }));
+  return `${JSON.stringify({ format: EXPERIMENT_CONFIG_FORMAT, version: 1, name: e.name, settings: e.settings, manifest: e.manifest, jobs }, null, 2)}\n`;
+}
+
 /** The settings and manifest in an exported experiment config or a fine-tuning bundle's run.json. */
 export function experimentFromConfig(text: string): { settings: ExperimentSettings; manifest: SplitManifest } {
   let v: unknown;
@@ -287,9 +290,9 @@ export function experimentFromConfig(text: string): { settings: ExperimentSettin
     throw new Error(`the config is not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   const o = (v ?? {}) as Record<string, unknown>;
-  const settings = (o.format === 'moco-cxr-web experiment' ? o.settings : o.kind === 'finetune' ? o.experiment : undefined) as ExperimentSettings | undefined;
+  const settings = (o.format === EXPERIMENT_CONFIG_FORMAT ? o.settings : o.kind === 'finetune' ? o.experiment : undefined) as ExperimentSettings | undefined;
   const manifest = o.manifest as SplitManifest | undefined;
-  if (!settings || !manifest) throw new Error("not an experiment config: expected this app's exported config (format 'moco-cxr-web experiment') or a fine-tuning bundle's run.json");
+  if (!settings || !manifest) throw new Error("not an experiment config: expected this app's exported config (format '${EXPERIMENT_CONFIG_FORMAT}') or a fine-tuning bundle's run.json");
   if (!Array.isArray(manifest.valid) || !Array.isArray(manifest.test) || !Array.isArray(manifest.train)) throw new Error('the config\'s split manifest has no valid, test and train lists');
   if (!settings.settings || !Array.isArray(settings.inits) || !Array.isArray(settings.fractions)) throw new Error('the config\'s settings lack inits, fractions or the run settings');
   const { id: _id, ...rest } = settings as ExperimentSettings & { id?: string };

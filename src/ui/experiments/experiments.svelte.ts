@@ -139,12 +139,12 @@ class ExperimentsState {
     for (const e of cut) void this.run(e.id);
   }
 
-  async evaluate(input: { checkpointId: string; datasetId: string; split: 'valid' | 'test' | 'train'; tasks?: string[]; bootstrap: number }): Promise<string | null> {
+  /** A worker call that stores a result: busy while it runs, the lists refreshed, the result's id back. */
+  private async resultCall(busy: string, call: () => Promise<{ id: string }>): Promise<string | null> {
     this.error = null;
-    this.busy = 'evaluating';
+    this.busy = busy;
     try {
-      await this.ensureBackend();
-      const r = await trainWorker.call('evaluateCheckpoint', input);
+      const r = await call();
       await this.refresh();
       return r.id;
     } catch (e) {
@@ -155,19 +155,15 @@ class ExperimentsState {
     }
   }
 
-  async importCluster(input: { label: string; files: { name: string; text: string }[]; experimentId?: string; init?: string; ratio?: number; draw?: number; bootstrap: number }): Promise<string | null> {
-    this.error = null;
-    this.busy = 'importing';
-    try {
-      const r = await trainWorker.call('importClusterResults', input);
-      await this.refresh();
-      return r.id;
-    } catch (e) {
-      this.error = errorText(e);
-      return null;
-    } finally {
-      this.busy = null;
-    }
+  evaluate(input: { checkpointId: string; datasetId: string; split: 'valid' | 'test' | 'train'; tasks?: string[]; bootstrap: number }): Promise<string | null> {
+    return this.resultCall('evaluating', async () => {
+      await this.ensureBackend();
+      return trainWorker.call('evaluateCheckpoint', input);
+    });
+  }
+
+  importCluster(input: { label: string; files: { name: string; text: string }[]; experimentId?: string; init?: string; ratio?: number; draw?: number; bootstrap: number }): Promise<string | null> {
+    return this.resultCall('importing', () => trainWorker.call('importClusterResults', input));
   }
 
   async download(input: { experimentId: string; what: 'predictions' | 'config' | 'bundle' | 'checkpoint'; jobId?: string }): Promise<void> {
